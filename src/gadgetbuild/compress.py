@@ -1,0 +1,61 @@
+"""Deterministic gzip, zstd and brotli of a stripped module, each checked by a round trip."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import brotli
+import zstandard
+
+from gadgetbuild.errors import FailureError
+from gadgetbuild.manifest import Codec
+
+
+@dataclass(frozen=True, slots=True)
+class CodecSpec:
+    codec: Codec
+    suffix: str
+    level: int
+    compress: Callable[[bytes, int], bytes]
+    decompress: Callable[[bytes], bytes]
+
+
+def _gzip(data: bytes, level: int) -> bytes:
+    # mtime=0 and no file name: the same input gives the same bytes on every run.
+    return gzip.compress(data, compresslevel=level, mtime=0)
+
+
+def _zstd(data: bytes, level: int) -> bytes:
+    return zstandard.ZstdCompressor(level=level, write_checksum=True).compress(data)
+
+
+def _zstd_decompress(data: bytes) -> bytes:
+    return zstandard.ZstdDecompressor().decompress(data)
+
+
+def _brotli(data: bytes, level: int) -> bytes:
+    return bytes(brotli.compress(data, quality=level))
+
+
+def _brotli_decompress(data: bytes) -> bytes:
+    return bytes(brotli.decompress(data))
+
+
+# Levels chosen from `nox -s bench` on the Go 1.24 gadgets (README, "Performance"):
+# each is the smallest output whose time stays within a few tenths of a second per module.
+CODECS: tuple[CodecSpec, ...] = (
+    CodecSpec("gzip", ".gz", 9, _gzip, gzip.decompress),
+    CodecSpec("zstd", ".zst", 19, _zstd, _zstd_decompress),
+    CodecSpec("brotli", ".br", 9, _brotli, _brotli_decompress),
+)
+
+
+def compress_checked(spec: CodecSpec, data: bytes, *, level: int | None = None) -> bytes:
+    """Compress ``data`` and prove the result decompresses back to the same bytes."""
+    packed = spec.compress(data, spec.level if level is None else level)
+    if spec.decompress(packed) != data:
+        raise FailureError(f"{spec.codec} round trip changed the module's bytes")
+
+    return packed

@@ -1,0 +1,181 @@
+"""The manifest: models, atomic write, read with a schema-version check, merge."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gadgetbuild.errors import ManifestError
+from gadgetbuild.specs import describe_validation_error
+
+SCHEMA_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+
+Codec = Literal["gzip", "zstd", "brotli"]
+Backend = Literal["local", "docker"]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ArtifactStatus(StrEnum):
+    BUILT = "built"
+    CACHED = "cached"
+    FAILED = "failed"
+    UNAVAILABLE = "unavailable"
+
+
+class FileRecord(Record):
+    path: str = Field(description="Relative to the manifest's folder, '/'-separated.")
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class CompressedFile(FileRecord):
+    codec: Codec
+    level: int
+
+
+class ExportRecord(Record):
+    name: str
+    kind: str
+    signature: str | None = Field(None, description="`(params) -> (results)` for functions.")
+
+
+class ImportRecord(Record):
+    module: str
+    name: str
+    kind: str
+    signature: str | None = None
+
+
+class SectionRecord(Record):
+    name: str = Field(description="`type`, `code`, … or `custom:<name>` for custom sections.")
+    size: int = Field(ge=0, description="The section's payload size in bytes.")
+
+
+class ViolationRecord(Record):
+    code: str
+    item: str
+    expected: str | None = None
+    found: str | None = None
+    message: str
+
+
+class ToolchainIdentity(Record):
+    name: str
+    family: str
+    version: str = Field(description="The version the toolchain spec pins.")
+    compiler: str | None = Field(
+        None, description="The toolchain and version the module's `producers` section names."
+    )
+    backend: Backend | None = None
+    image: str | None = Field(None, description="The pinned image reference (Docker backend).")
+    digest: str | None = Field(None, description="The resolved image digest (Docker backend).")
+    recipe_hash: str | None = Field(None, description="The offline image recipe's hash.")
+    executable: str | None = Field(None, description="The compiler's path (local backend).")
+
+
+class ArtifactRecord(Record):
+    gadget: str
+    toolchain: ToolchainIdentity
+    status: ArtifactStatus
+    reason: str | None = Field(None, description="Why the artifact failed or is unavailable.")
+    violations: list[ViolationRecord] = Field(default_factory=list)
+    compiler_output: str | None = Field(None, description="The tail of a failed compile's output.")
+    source_hash: str | None = Field(None, description="sha256 over the gadget's build context.")
+    raw: FileRecord | None = Field(None, description="The module as compiled, with debug info.")
+    stripped: FileRecord | None = None
+    compressed: list[CompressedFile] = Field(default_factory=list)
+    exports: list[ExportRecord] = Field(default_factory=list)
+    imports: list[ImportRecord] = Field(default_factory=list)
+    sections: list[SectionRecord] = Field(
+        default_factory=list, description="Sections of the raw module."
+    )
+    memory_pages: int | None = Field(None, description="Initial linear memory, 64 KiB pages.")
+    abi_version: int | None = None
+    min_host: str | None = Field(None, description="The oldest host release that can load it.")
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.gadget, self.toolchain.name)
+
+    def codec_file(self, codec: Codec) -> CompressedFile | None:
+        return next((c for c in self.compressed if c.codec == codec), None)
+
+
+class Manifest(Record):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    gadgetbuild_version: str
+    source_revision: str | None = Field(None, description="The git commit of the sources.")
+    artifacts: list[ArtifactRecord] = Field(default_factory=list)
+
+
+def write_manifest(manifest: Manifest, path: Path) -> None:
+    """Write ``path`` atomically: a reader sees the old manifest or the new, never half."""
+    text = manifest.model_dump_json(indent=2, exclude_none=True) + "\n"
+    write_atomic(path, text.encode("utf-8"))
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_manifest(path: Path) -> Manifest:
+    """Read and validate a manifest; every failure is a :class:`ManifestError` naming ``path``."""
+    try:
+        data = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise ManifestError(f"cannot read the manifest: {exc.strerror}", path=path) from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"not JSON: {exc}", path=path) from exc
+
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if version != SCHEMA_VERSION:
+        raise ManifestError(
+            f"unknown manifest schema version {version!r}; this gadgetbuild reads version "
+            f"{SCHEMA_VERSION}",
+            path=path,
+            hint="rebuild the manifest with this gadgetbuild, or use the release that wrote it",
+        )
+
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as exc:
+        raise ManifestError(
+            f"fails the manifest schema: {describe_validation_error(exc)}", path=path
+        ) from exc
+
+
+def merge_records(
+    previous: Manifest | None,
+    new: list[ArtifactRecord],
+    gadgets: set[str],
+    toolchains: set[str],
+) -> list[ArtifactRecord]:
+    """The new records, plus previous ones not rebuilt whose gadget and toolchain still exist.
+
+    The order is stable: by gadget, then toolchain.
+    """
+    merged = {r.key: r for r in (previous.artifacts if previous else [])}
+    merged = {k: r for k, r in merged.items() if k[0] in gadgets and k[1] in toolchains}
+    merged.update({r.key: r for r in new})
+    return [merged[k] for k in sorted(merged)]

@@ -1,0 +1,270 @@
+"""The build: every artifact of the plan through the same stages, then one manifest.
+
+compile -> inspect -> validate -> strip -> validate again -> compress -> record
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gadgetbuild import __version__
+from gadgetbuild.compress import CODECS, compress_checked
+from gadgetbuild.context import build_context
+from gadgetbuild.errors import CompileError, FailureError
+from gadgetbuild.manifest import (
+    MANIFEST_NAME,
+    ArtifactRecord,
+    ArtifactStatus,
+    CompressedFile,
+    FileRecord,
+    Manifest,
+    ToolchainIdentity,
+    ViolationRecord,
+    merge_records,
+    read_manifest,
+    write_atomic,
+    write_manifest,
+)
+from gadgetbuild.plan import Artifact, Plan
+from gadgetbuild.toolchains import Compiler, Unavailable
+from gadgetbuild.wasm import (
+    AbiContract,
+    ModuleInfo,
+    check_contract,
+    load_contract,
+    read_module,
+    strip,
+    validate,
+)
+from gadgetbuild.wasm.records import describe_module, interface_of
+
+Provisioned = Compiler | Unavailable
+
+
+@dataclass(frozen=True, slots=True)
+class StageEvent:
+    """Progress of one artifact: a stage began, or the artifact ended with ``record``."""
+
+    artifact: Artifact
+    stage: str
+    record: ArtifactRecord | None = None
+
+
+EventSink = Callable[[StageEvent], None]
+
+
+@dataclass(slots=True)
+class BuildOptions:
+    out_dir: Path
+    jobs: int = 1
+    on_event: EventSink = field(default=lambda _event: None)
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    manifest: Manifest
+    manifest_path: Path
+    records: tuple[ArtifactRecord, ...]
+
+
+def run_build(plan: Plan, toolchains: dict[str, Provisioned], options: BuildOptions) -> BuildResult:
+    """Build every artifact of ``plan`` and merge the records into the manifest."""
+    contract = load_contract()
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+
+    def one(artifact: Artifact) -> ArtifactRecord:
+        record = build_artifact(artifact, toolchains[artifact.toolchain.name], contract, options)
+        options.on_event(StageEvent(artifact, "done", record))
+        return record
+
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+        records = tuple(pool.map(one, plan.artifacts))
+
+    manifest_path = options.out_dir / MANIFEST_NAME
+    previous = read_manifest(manifest_path) if manifest_path.is_file() else None
+    manifest = Manifest(
+        gadgetbuild_version=__version__,
+        source_revision=source_revision(plan),
+        artifacts=merge_records(previous, list(records), set(plan.gadgets), set(plan.toolchains)),
+    )
+    write_manifest(manifest, manifest_path)
+    return BuildResult(manifest, manifest_path, records)
+
+
+def build_artifact(
+    artifact: Artifact, provisioned: Provisioned, contract: AbiContract, options: BuildOptions
+) -> ArtifactRecord:
+    """Run one artifact through every stage; a failure becomes a `failed` record, never a raise."""
+    if isinstance(provisioned, Unavailable):
+        identity = ToolchainIdentity(
+            name=artifact.toolchain.name,
+            family=artifact.toolchain.family,
+            version=artifact.toolchain.version,
+        )
+        return ArtifactRecord(
+            gadget=artifact.gadget.name,
+            toolchain=identity,
+            status=ArtifactStatus.UNAVAILABLE,
+            reason=provisioned.message,
+        )
+
+    stages = Stages(artifact, provisioned, contract, options)
+    try:
+        return stages.run()
+    except CompileError as exc:
+        return stages.failed(exc.message, compiler_output=exc.output)
+    except FailureError as exc:
+        return stages.failed(exc.headline())
+
+
+@dataclass(slots=True)
+class Stages:
+    artifact: Artifact
+    compiler: Compiler
+    contract: AbiContract
+    options: BuildOptions
+    timings: dict[str, float] = field(default_factory=dict)
+    violations: list[ViolationRecord] = field(default_factory=list)
+    source_hash: str | None = None
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        self.options.on_event(StageEvent(self.artifact, name))
+        start = time.perf_counter()
+        yield
+        self.timings[name] = round((time.perf_counter() - start) * 1000, 3)
+
+    def run(self) -> ArtifactRecord:
+        gadget, toolchain = self.artifact.key
+        target = self.options.out_dir / toolchain
+        with tempfile.TemporaryDirectory(prefix=f".{gadget}.", dir=self.options.out_dir) as tmp:
+            work = Path(tmp)
+            raw_path, stripped_path = work / "raw.wasm", work / "stripped.wasm"
+
+            with self.stage("compile"):
+                context = build_context(self.artifact.gadget_dir)
+                self.source_hash = context.source_hash()
+                self.compiler.compile(self.artifact.gadget_dir, context, raw_path)
+
+            raw = raw_path.read_bytes()
+            with self.stage("inspect"):
+                info = read_module(raw, path=raw_path)
+
+            with self.stage("validate"):
+                self.validate(raw_path, info)
+
+            with self.stage("strip"):
+                strip(raw_path, stripped_path, keep=self.contract.custom_sections_allowed)
+                stripped = stripped_path.read_bytes()
+                self.check_stripped(stripped_path, stripped, info)
+
+            with self.stage("compress"):
+                packed = {spec.codec: compress_checked(spec, stripped) for spec in CODECS}
+
+        with self.stage("record"):
+            files = self.write_outputs(target, gadget, raw, stripped, packed)
+
+        return self.record(info, files)
+
+    def validate(self, path: Path, info: ModuleInfo) -> None:
+        validate(path)
+        found = check_contract(info, self.contract)
+        if found:
+            self.violations = [ViolationRecord(**v.as_dict()) for v in found]
+            listing = "; ".join(v.message for v in found)
+            raise FailureError(f"breaks the gadget ABI ({len(found)} problems): {listing}")
+
+    def check_stripped(self, path: Path, data: bytes, raw_info: ModuleInfo) -> None:
+        validate(path)
+        if interface_of(read_module(data, path=path)) != interface_of(raw_info):
+            msg = "stripping changed the module's imports or exports"
+            raise FailureError(msg)
+
+    def write_outputs(
+        self, target: Path, gadget: str, raw: bytes, stripped: bytes, packed: dict[str, bytes]
+    ) -> dict[str, FileRecord]:
+        names = {"raw": f"{gadget}.debug.wasm", "stripped": f"{gadget}.wasm"}
+        names.update({spec.codec: f"{gadget}.wasm{spec.suffix}" for spec in CODECS})
+        contents = {"raw": raw, "stripped": stripped, **packed}
+        files = {}
+        for role, data in contents.items():
+            path = target / names[role]
+            write_atomic(path, data)
+            files[role] = file_record(path, data, self.options.out_dir)
+        return files
+
+    def record(self, info: ModuleInfo, files: dict[str, FileRecord]) -> ArtifactRecord:
+        described = describe_module(info)
+        compressed = [
+            CompressedFile(**files[spec.codec].model_dump(), codec=spec.codec, level=spec.level)
+            for spec in CODECS
+        ]
+        identity = self.compiler.identity.model_copy(update={"compiler": described.compiler})
+        return ArtifactRecord(
+            gadget=self.artifact.gadget.name,
+            toolchain=identity,
+            status=ArtifactStatus.BUILT,
+            source_hash=self.source_hash,
+            raw=files["raw"],
+            stripped=files["stripped"],
+            compressed=compressed,
+            exports=described.exports,
+            imports=described.imports,
+            sections=described.sections,
+            memory_pages=described.memory_pages,
+            abi_version=self.contract.abi_version,
+            min_host=self.contract.min_host,
+            timings_ms=self.timings,
+        )
+
+    def failed(self, reason: str, *, compiler_output: str | None = None) -> ArtifactRecord:
+        return ArtifactRecord(
+            gadget=self.artifact.gadget.name,
+            toolchain=self.compiler.identity,
+            status=ArtifactStatus.FAILED,
+            reason=reason,
+            violations=self.violations,
+            compiler_output=compiler_output,
+            source_hash=self.source_hash,
+            timings_ms=self.timings,
+        )
+
+
+def file_record(path: Path, data: bytes, root: Path) -> FileRecord:
+    return FileRecord(
+        path=path.relative_to(root).as_posix(),
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def source_revision(plan: Plan) -> str | None:
+    """The git commit holding the gadgets, with `-dirty` when their files differ from it."""
+    folders = [a.gadget_dir for a in plan.artifacts]
+    if not folders:
+        return None
+
+    cwd = folders[0]
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", *map(str, folders)],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+    return f"{head}-dirty" if dirty else head

@@ -1,0 +1,127 @@
+"""Terminal views: progress while building, summary tables, JSON. Decides nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gadgetbuild.errors import GadgetbuildError
+from gadgetbuild.manifest import ArtifactRecord, ArtifactStatus
+from gadgetbuild.pipeline import StageEvent
+from gadgetbuild.plan import Artifact
+
+STATUS_STYLE = {
+    ArtifactStatus.BUILT: "green",
+    ArtifactStatus.CACHED: "cyan",
+    ArtifactStatus.FAILED: "bold red",
+    ArtifactStatus.UNAVAILABLE: "yellow",
+}
+
+stdout = Console(soft_wrap=False)
+stderr = Console(stderr=True, soft_wrap=False)
+
+
+def setup_logging(verbosity: int) -> None:
+    level = {-1: logging.WARNING, 0: logging.INFO}.get(verbosity, logging.DEBUG)
+    handler = RichHandler(console=stderr, show_path=False, show_time=False)
+    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
+
+
+def kilobytes(size: int | None) -> str:
+    return "-" if size is None else f"{size / 1000:,.1f} kB"
+
+
+class BuildProgress:
+    """One line per artifact showing its current stage; a no-op when not on a terminal."""
+
+    def __init__(self, artifacts: Sequence[Artifact], *, enabled: bool) -> None:
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("[dim]{task.fields[stage]}"),
+            TimeElapsedColumn(),
+            console=stderr,
+            disable=not enabled,
+            transient=True,
+        )
+        self.tasks: dict[tuple[str, str], TaskID] = {
+            a.key: self.progress.add_task(a.label, total=1, stage="queued") for a in artifacts
+        }
+
+    def __enter__(self) -> BuildProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.progress.stop()
+
+    def on_event(self, event: StageEvent) -> None:
+        task = self.tasks[event.artifact.key]
+        if event.record is None:
+            self.progress.update(task, stage=event.stage)
+            return
+
+        status = event.record.status
+        self.progress.update(task, stage=status.value, completed=1)
+        style = STATUS_STYLE[status]
+        self.progress.console.print(f"[{style}]{status.value:>11}[/] {event.artifact.label}")
+
+
+def build_summary(records: Iterable[ArtifactRecord]) -> Table:
+    table = Table(title="gadgetbuild", title_justify="left")
+    for name in ("gadget", "toolchain", "backend", "status"):
+        table.add_column(name)
+    for name in ("raw", "stripped", "zstd"):
+        table.add_column(name, justify="right")
+    table.add_column("reason", overflow="fold")
+
+    for r in records:
+        zstd = r.codec_file("zstd")
+        table.add_row(
+            r.gadget,
+            r.toolchain.name,
+            r.toolchain.backend or "-",
+            f"[{STATUS_STYLE[r.status]}]{r.status.value}",
+            kilobytes(r.raw.size if r.raw else None),
+            kilobytes(r.stripped.size if r.stripped else None),
+            kilobytes(zstd.size if zstd else None),
+            escape(r.reason or ""),
+        )
+    return table
+
+
+def failure_details(records: Iterable[ArtifactRecord]) -> None:
+    """Print, under the table, each failure's violations and compiler output tail."""
+    for r in records:
+        if r.status is not ArtifactStatus.FAILED:
+            continue
+        label = f"{r.gadget} × {r.toolchain.name}: {r.reason}"
+        stderr.print(f"\n[bold red]failed[/] {escape(label)}")
+        for v in r.violations:
+            stderr.print(f"  - {escape(v.message)}")
+        if r.compiler_output:
+            stderr.print(r.compiler_output, markup=False, highlight=False)
+
+
+def records_json(records: Iterable[ArtifactRecord]) -> str:
+    data = [r.model_dump(mode="json", exclude_none=True) for r in records]
+    return json.dumps(data, indent=2)
+
+
+def print_error(error: GadgetbuildError) -> None:
+    stderr.print(f"[bold red]error:[/] {escape(error.headline())}", highlight=False)
+    if error.hint:
+        stderr.print(f"  next: {error.hint}", highlight=False)

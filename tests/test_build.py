@@ -1,0 +1,196 @@
+"""Integration: the real gadgets built by the real Go toolchain, through the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from gadgetbuild.cli import main
+from gadgetbuild.manifest import ArtifactStatus, Manifest, read_manifest
+from gadgetbuild.wasm import load_contract
+
+REPO = Path(__file__).resolve().parents[1]
+GADGETS = ("dns-json", "exec-filter", "hello", "tcp-top")
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GADGETBUILD_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+def build(*args: str | Path) -> int:
+    return main(["build", *map(str, args)])
+
+
+def copy_tree(tmp_path: Path) -> tuple[Path, Path]:
+    gadgets = tmp_path / "gadgets"
+    toolchains = tmp_path / "toolchains"
+    shutil.copytree(REPO / "gadgets", gadgets)
+    shutil.copytree(REPO / "toolchains", toolchains)
+    return gadgets, toolchains
+
+
+@pytest.fixture(scope="module")
+def full_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("artifacts")
+    status = build(
+        "--gadgets-dir",
+        REPO / "gadgets",
+        "--toolchains-dir",
+        REPO / "toolchains",
+        "--out",
+        out,
+        "--jobs",
+        "2",
+    )
+    assert status == 0
+    return out
+
+
+def test_manifest_validates_against_committed_schema(full_build: Path) -> None:
+    schema = json.loads((REPO / "schemas" / "manifest.schema.json").read_text())
+    data = json.loads((full_build / "manifest.json").read_text())
+
+    jsonschema.validate(data, schema)
+
+
+def test_every_go_artifact_is_built_and_its_files_match(full_build: Path) -> None:
+    manifest = read_manifest(full_build / "manifest.json")
+    go = [r for r in manifest.artifacts if r.toolchain.name == "go-1.24"]
+
+    assert sorted(r.gadget for r in go) == list(GADGETS)
+    for record in go:
+        assert record.status is ArtifactStatus.BUILT, record.reason
+        assert record.raw
+        assert record.stripped
+        files = [record.raw, record.stripped, *record.compressed]
+        assert {c.codec for c in record.compressed} == {"gzip", "zstd", "brotli"}
+        for file in files:
+            data = (full_build / file.path).read_bytes()
+            assert (len(data), hashlib.sha256(data).hexdigest()) == (file.size, file.sha256)
+        assert record.stripped.size < record.raw.size
+        assert record.toolchain.compiler
+        assert "1.24.11" in record.toolchain.compiler
+
+
+def test_records_carry_exact_signatures(full_build: Path) -> None:
+    manifest = read_manifest(full_build / "manifest.json")
+    contract = load_contract()
+    for record in (r for r in manifest.artifacts if r.status is ArtifactStatus.BUILT):
+        exports = {e.name: e.signature for e in record.exports}
+        assert exports["gadgetAPIVersion"] == "() -> i64"
+        assert exports["_initialize"] == "() -> ()"
+        ig = [i for i in record.imports if i.module == "ig"]
+        assert ig, record.gadget
+        for imp in ig:
+            assert imp.signature == contract.ig_signature(imp.name), imp.name
+    exec_filter = next(r for r in manifest.artifacts if r.key == ("exec-filter", "go-1.24"))
+    assert {e.name: e.signature for e in exec_filter.exports}["dataSourceCallback"] == (
+        "(i64, i32, i32) -> ()"
+    )
+
+
+def test_tinygo_without_compiler_is_unavailable_with_a_reason(full_build: Path) -> None:
+    if shutil.which("tinygo"):
+        pytest.skip("a tinygo is on PATH: the unavailable state cannot be shown here")
+
+    manifest: Manifest = read_manifest(full_build / "manifest.json")
+    tinygo = [r for r in manifest.artifacts if r.toolchain.name == "tinygo-0.41"]
+
+    assert len(tinygo) == len(GADGETS)
+    for record in tinygo:
+        assert record.status is ArtifactStatus.UNAVAILABLE
+        assert record.reason
+        assert "tinygo" in record.reason
+
+
+def test_compile_error_fails_one_artifact_and_keeps_the_others(tmp_path: Path) -> None:
+    gadgets, toolchains = copy_tree(tmp_path)
+    source = next((gadgets / "tcp-top").glob("*.go"))
+    source.write_text(source.read_text() + "\nfunc broken() { undefinedThing() }\n")
+
+    status = build(
+        "--gadgets-dir",
+        gadgets,
+        "--toolchains-dir",
+        toolchains,
+        "--out",
+        tmp_path / "out",
+        "--toolchain",
+        "go-1.24",
+    )
+
+    assert status == 1
+    manifest = read_manifest(tmp_path / "out" / "manifest.json")
+    by_gadget = {r.gadget: r for r in manifest.artifacts}
+    assert by_gadget["tcp-top"].status is ArtifactStatus.FAILED
+    assert "undefinedThing" in (by_gadget["tcp-top"].compiler_output or "")
+    assert {by_gadget[g].status for g in ("hello", "exec-filter", "dns-json")} == {
+        ArtifactStatus.BUILT
+    }
+
+
+def test_abi_violation_lists_expected_and_found(tmp_path: Path) -> None:
+    gadgets, toolchains = copy_tree(tmp_path)
+    main_go = gadgets / "hello" / "abi_break.go"
+    main_go.write_text(
+        "package main\n\n//go:wasmexport gadgetPostStop\nfunc gadgetPostStop() int64 { return 0 }\n"
+    )
+
+    status = build(
+        "--gadgets-dir",
+        gadgets,
+        "--toolchains-dir",
+        toolchains,
+        "--out",
+        tmp_path / "out",
+        "--gadget",
+        "hello",
+        "--toolchain",
+        "go-1.24",
+    )
+
+    assert status == 1
+    record = read_manifest(tmp_path / "out" / "manifest.json").artifacts[0]
+    assert record.status is ArtifactStatus.FAILED
+    (violation,) = [v for v in record.violations if v.item == "gadgetPostStop"]
+    assert (violation.expected, violation.found) == ("() -> i32", "() -> i64")
+
+
+def test_bad_spec_exits_2_and_builds_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gadgets, toolchains = copy_tree(tmp_path)
+    spec = gadgets / "hello" / "gadget.toml"
+    spec.write_text(spec.read_text().replace("description", "descr", 1))
+
+    status = build(
+        "--gadgets-dir", gadgets, "--toolchains-dir", toolchains, "--out", tmp_path / "out"
+    )
+
+    assert status == 2
+    assert not (tmp_path / "out").exists()
+    err = capsys.readouterr().err
+    assert "gadget.toml" in err
+    assert "description" in err
+
+
+def test_strict_makes_an_unavailable_toolchain_exit_3(tmp_path: Path) -> None:
+    gadgets, toolchains = copy_tree(tmp_path)
+    spec = toolchains / "tinygo-0.41.toml"
+    spec.write_text(spec.read_text().replace('path = "tinygo"', 'path = "tinygo-not-installed"'))
+    common = ("--gadgets-dir", gadgets, "--toolchains-dir", toolchains, "--gadget", "hello")
+
+    assert build(*common, "--out", tmp_path / "a") == 0
+    assert build(*common, "--out", tmp_path / "b", "--strict") == 3
+    assert build(*common, "--out", tmp_path / "c", "--toolchain", "tinygo-0.41") == 3

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gadgetbuild.errors import ManifestError
+from gadgetbuild.manifest import (
+    ArtifactRecord,
+    ArtifactStatus,
+    Manifest,
+    ToolchainIdentity,
+    merge_records,
+    read_manifest,
+    write_manifest,
+)
+
+
+def record(gadget: str, toolchain: str, reason: str = "") -> ArtifactRecord:
+    identity = ToolchainIdentity(name=toolchain, family="go", version="1.24.11")
+    return ArtifactRecord(
+        gadget=gadget, toolchain=identity, status=ArtifactStatus.UNAVAILABLE, reason=reason
+    )
+
+
+def test_write_then_read_round_trips(tmp_path: Path) -> None:
+    manifest = Manifest(gadgetbuild_version="1", artifacts=[record("a", "go-1.24")])
+    path = tmp_path / "manifest.json"
+
+    write_manifest(manifest, path)
+
+    assert read_manifest(path) == manifest
+    assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", "not JSON"),
+        ('{"schema_version": 99}', "unknown manifest schema version 99"),
+        ('{"schema_version": 1}', "gadgetbuild_version"),
+    ],
+)
+def test_bad_manifests_name_file_and_cause(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "manifest.json"
+    path.write_text(text)
+
+    with pytest.raises(ManifestError, match=message) as caught:
+        read_manifest(path)
+
+    assert caught.value.path == path
+
+
+def test_merge_keeps_others_and_drops_removed() -> None:
+    previous = Manifest(
+        gadgetbuild_version="1",
+        artifacts=[record("a", "go"), record("b", "go"), record("gone", "go")],
+    )
+
+    merged = merge_records(previous, [record("b", "go", "new")], {"a", "b"}, {"go"})
+
+    assert [(r.gadget, r.reason) for r in merged] == [("a", ""), ("b", "new")]
+
+
+def test_manifest_json_excludes_nones(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.json"
+    write_manifest(Manifest(gadgetbuild_version="1", artifacts=[record("a", "go")]), path)
+
+    data = json.loads(path.read_text())
+    assert "image" not in data["artifacts"][0]["toolchain"]
