@@ -8,11 +8,12 @@ from gadgetbuild.specs import ToolchainSpec
 from gadgetbuild.toolchains import Compiler, Unavailable
 from gadgetbuild.toolchains.local import provision_local
 
-BackendChoice = Literal["local"]
+BackendChoice = Literal["auto", "docker", "local"]
 
 
 def provision_toolchains(
-    specs: dict[str, ToolchainSpec], backend: BackendChoice = "local"
+    specs: dict[str, ToolchainSpec], backend: BackendChoice = "auto"
 ) -> dict[str, Compiler | Unavailable]:
-    del backend  # the local backend is the only one so far
+    # The Docker backend is not written yet: `auto` and `docker` fall back to local.
+    del backend
     return {name: provision_local(spec) for name, spec in specs.items()}

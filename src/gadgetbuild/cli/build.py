@@ -1,48 +1,23 @@
-"""The command line. Only ``main()`` turns an exception into text and an exit status."""
+"""`gadgetbuild build` and `gadgetbuild schema`."""
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
 from pathlib import Path
 
 import click
 
-from gadgetbuild import __version__, render
-from gadgetbuild.errors import (
-    EnvironmentUnavailableError,
-    ExitStatus,
-    FailureError,
-    GadgetbuildError,
-)
+from gadgetbuild import render
+from gadgetbuild.cli.group import EXIT_TABLE, cli
+from gadgetbuild.errors import EnvironmentUnavailableError, FailureError
 from gadgetbuild.manifest import ArtifactRecord, ArtifactStatus
 from gadgetbuild.pipeline import BuildOptions, run_build
 from gadgetbuild.plan import Shard, make_plan
 from gadgetbuild.schemas import stale_schemas, update_readme, write_schemas
-from gadgetbuild.toolchains.provision import provision_toolchains
+from gadgetbuild.toolchains.provision import BackendChoice, provision_toolchains
 
 log = logging.getLogger("gadgetbuild")
-
-EXIT_TABLE = """\b
-Exit status:
-  0    everything asked for holds
-  1    something failed: a compile, a contract, a check, a gate
-  2    nothing ran: the command line or a spec is wrong
-  3    the environment cannot serve: a required toolchain is unavailable
-  130  interrupted (SIGINT), 143 terminated (SIGTERM)"""
-
-
-@click.group(epilog=EXIT_TABLE)
-@click.version_option(__version__, prog_name="gadgetbuild")
-@click.option("-v", "--verbose", count=True, help="More log output.")
-@click.option("-q", "--quiet", is_flag=True, help="Warnings and errors only.")
-@click.option("--debug", is_flag=True, help="Show a traceback on error.")
-@click.pass_context
-def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
-    """Build WebAssembly gadgets with every toolchain, validate them and record a manifest."""
-    ctx.obj = {"debug": debug}
-    render.setup_logging(-1 if quiet else verbose)
 
 
 @cli.command(epilog=EXIT_TABLE)
@@ -84,6 +59,10 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
     show_default="number of cores",
     help="Artifacts built at once.",
 )
+@click.option("--backend", type=click.Choice(["auto", "docker", "local"]), default="auto",
+              show_default=True,
+              help="Where compiles run; auto takes Docker when an engine answers and the image "
+              "can be provisioned, else a local compiler.")
 @click.option("--strict", is_flag=True, help="An unavailable toolchain is an error (exit 3).")
 @click.option("--json", "as_json", is_flag=True, help="Print the records as JSON instead.")
 def build(
@@ -94,6 +73,7 @@ def build(
     toolchains: tuple[str, ...],
     shard: str | None,
     jobs: int,
+    backend: BackendChoice,
     strict: bool,
     as_json: bool,
 ) -> None:
@@ -110,7 +90,8 @@ def build(
         only_toolchains=toolchains,
         shard=Shard.parse(shard) if shard else None,
     )
-    provisioned = provision_toolchains({a.toolchain.name: a.toolchain for a in plan.artifacts})
+    specs = {a.toolchain.name: a.toolchain for a in plan.artifacts}
+    provisioned = provision_toolchains(specs, backend)
     with render.BuildProgress(plan.artifacts, enabled=not as_json) as progress:
         result = run_build(plan, provisioned, BuildOptions(out_dir, jobs, progress.on_event))
 
@@ -168,29 +149,3 @@ def schema(folder: Path, readme: Path, check: bool) -> None:
         raise FailureError(
             f"stale schemas: {', '.join(stale)}", path=folder, hint="run `gadgetbuild schema`"
         )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit status; errors become a headline on stderr."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    try:
-        cli.main(args=argv, prog_name="gadgetbuild", standalone_mode=False)
-    except click.exceptions.Abort:
-        render.stderr.print("interrupted")
-        return ExitStatus.SIGINT
-    except click.ClickException as exc:
-        exc.show()
-        return ExitStatus.USAGE
-    except GadgetbuildError as exc:
-        if debug:
-            render.stderr.print_exception()
-        render.print_error(exc)
-        return exc.exit_status
-    except KeyboardInterrupt:
-        render.stderr.print("interrupted")
-        return ExitStatus.SIGINT
-    return ExitStatus.OK
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,7 @@
+"""`python -m gadgetbuild`."""
+
+import sys
+
+from gadgetbuild.cli import main
+
+sys.exit(main())

@@ -1,0 +1,36 @@
+"""The command line. Only ``main()`` turns an exception into text and an exit status."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from gadgetbuild import render
+from gadgetbuild.cli import build as _build  # noqa: F401  (registers its commands)
+from gadgetbuild.cli.group import cli
+from gadgetbuild.errors import ExitStatus, GadgetbuildError
+
+__all__ = ["cli", "main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit status; errors become a headline on stderr."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="gadgetbuild", standalone_mode=False)
+    except click.exceptions.Abort:
+        render.stderr.print("interrupted")
+        return ExitStatus.SIGINT
+    except click.ClickException as exc:
+        exc.show()
+        return ExitStatus.USAGE
+    except GadgetbuildError as exc:
+        if debug:
+            render.stderr.print_exception()
+        render.print_error(exc)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        render.stderr.print("interrupted")
+        return ExitStatus.SIGINT
+    return ExitStatus.OK

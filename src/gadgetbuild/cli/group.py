@@ -1,0 +1,27 @@
+"""The `gadgetbuild` command group; each command lives in a module of this package."""
+
+from __future__ import annotations
+
+import click
+
+from gadgetbuild import __version__, render
+
+EXIT_TABLE = """\b
+Exit status:
+  0    everything asked for holds
+  1    something failed: a compile, a contract, a check, a gate
+  2    nothing ran: the command line or a spec is wrong
+  3    the environment cannot serve: a required toolchain is unavailable
+  130  interrupted (SIGINT), 143 terminated (SIGTERM)"""
+
+
+@click.group(epilog=EXIT_TABLE)
+@click.version_option(__version__, prog_name="gadgetbuild")
+@click.option("-v", "--verbose", count=True, help="More log output.")
+@click.option("-q", "--quiet", is_flag=True, help="Warnings and errors only.")
+@click.option("--debug", is_flag=True, help="Show a traceback on error.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
+    """Build WebAssembly gadgets with every toolchain, validate them and record a manifest."""
+    ctx.obj = {"debug": debug}
+    render.setup_logging(-1 if quiet else verbose)
