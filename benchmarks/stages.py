@@ -14,15 +14,16 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from gadgetbuild.wasm.tools import wasm_tools_path
 from rich.console import Console
 from rich.table import Table
 
 from gadgetbuild.compress import CODECS
 from gadgetbuild.manifest import ArtifactStatus, read_manifest
 from gadgetbuild.wasm import check_contract, load_contract, read_module, strip, validate
+from gadgetbuild.wasm.tools import wasm_tools_path
 
 LEVELS = {"gzip": (6, 9), "zstd": (3, 10, 19, 22), "brotli": (5, 9, 11)}
 
@@ -67,7 +68,7 @@ def codec_rows(name: str, data: bytes, runs: int) -> list[list[str]]:
     for spec in CODECS:
         for level in LEVELS[spec.codec]:
             packed = spec.compress(data, level)
-            took = median_ms(lambda s=spec, lv=level: s.compress(data, lv), runs)
+            took = median_ms(partial(spec.compress, data, level), runs)
             chosen = "yes" if level == spec.level else ""
             rows.append(
                 [

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from gadgetbuild.errors import ManifestError
 from gadgetbuild.specs import describe_validation_error
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 MANIFEST_NAME = "manifest.json"
 
 Codec = Literal["gzip", "zstd", "brotli"]
@@ -126,9 +126,12 @@ def write_manifest(manifest: Manifest, path: Path) -> None:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
+    """Write a temporary file beside ``path``, then rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private; outputs get the mode the user's umask gives.
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
@@ -137,6 +140,12 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def read_manifest(path: Path) -> Manifest:

@@ -23,6 +23,7 @@ from gadgetbuild.manifest import (
     MANIFEST_NAME,
     ArtifactRecord,
     ArtifactStatus,
+    Codec,
     CompressedFile,
     FileRecord,
     Manifest,
@@ -189,11 +190,11 @@ class Stages:
             raise FailureError(msg)
 
     def write_outputs(
-        self, target: Path, gadget: str, raw: bytes, stripped: bytes, packed: dict[str, bytes]
+        self, target: Path, gadget: str, raw: bytes, stripped: bytes, packed: dict[Codec, bytes]
     ) -> dict[str, FileRecord]:
         names = {"raw": f"{gadget}.debug.wasm", "stripped": f"{gadget}.wasm"}
         names.update({spec.codec: f"{gadget}.wasm{spec.suffix}" for spec in CODECS})
-        contents = {"raw": raw, "stripped": stripped, **packed}
+        contents: dict[str, bytes] = {"raw": raw, "stripped": stripped, **packed}
         files = {}
         for role, data in contents.items():
             path = target / names[role]

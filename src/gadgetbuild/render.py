@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 
@@ -25,8 +26,10 @@ STATUS_STYLE = {
     ArtifactStatus.UNAVAILABLE: "yellow",
 }
 
-stdout = Console(soft_wrap=False)
-stderr = Console(stderr=True, soft_wrap=False)
+# Off a terminal (CI logs, pipes) rich assumes 80 columns, too narrow for the size tables.
+PIPE_WIDTH = 120
+stdout = Console(soft_wrap=False, width=None if sys.stdout.isatty() else PIPE_WIDTH)
+stderr = Console(stderr=True, soft_wrap=False, width=None if sys.stderr.isatty() else PIPE_WIDTH)
 
 
 def setup_logging(verbosity: int) -> None:
@@ -35,8 +38,10 @@ def setup_logging(verbosity: int) -> None:
     logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
 
 
-def kilobytes(size: int | None) -> str:
-    return "-" if size is None else f"{size / 1000:,.1f} kB"
+def human_size(size: int | None) -> str:
+    if size is None:
+        return "-"
+    return f"{size / 1e6:.2f} MB" if size >= 1e6 else f"{size / 1e3:.1f} kB"
 
 
 class BuildProgress:
@@ -83,9 +88,9 @@ class BuildProgress:
 def build_summary(records: Iterable[ArtifactRecord]) -> Table:
     table = Table(title="gadgetbuild", title_justify="left")
     for name in ("gadget", "toolchain", "backend", "status"):
-        table.add_column(name)
+        table.add_column(name, no_wrap=True)
     for name in ("raw", "stripped", "zstd"):
-        table.add_column(name, justify="right")
+        table.add_column(name, justify="right", no_wrap=True)
     table.add_column("reason", overflow="fold")
 
     for r in records:
@@ -95,16 +100,22 @@ def build_summary(records: Iterable[ArtifactRecord]) -> Table:
             r.toolchain.name,
             r.toolchain.backend or "-",
             f"[{STATUS_STYLE[r.status]}]{r.status.value}",
-            kilobytes(r.raw.size if r.raw else None),
-            kilobytes(r.stripped.size if r.stripped else None),
-            kilobytes(zstd.size if zstd else None),
-            escape(r.reason or ""),
+            human_size(r.raw.size if r.raw else None),
+            human_size(r.stripped.size if r.stripped else None),
+            human_size(zstd.size if zstd else None),
+            escape((r.reason or "").split(";")[0]),
         )
     return table
 
 
-def failure_details(records: Iterable[ArtifactRecord]) -> None:
-    """Print, under the table, each failure's violations and compiler output tail."""
+def failure_details(records: Sequence[ArtifactRecord]) -> None:
+    """Print, under the table, each unavailable toolchain's reason and fix once, and each
+    failure's violations and compiler output tail."""
+    unavailable = {
+        r.toolchain.name: r.reason for r in records if r.status is ArtifactStatus.UNAVAILABLE
+    }
+    for name, reason in unavailable.items():
+        stderr.print(f"[yellow]unavailable[/] {escape(name)}: {escape(reason or '')}")
     for r in records:
         if r.status is not ArtifactStatus.FAILED:
             continue
