@@ -23,7 +23,6 @@ from gadgetbuild.manifest import (
     MANIFEST_NAME,
     ArtifactRecord,
     ArtifactStatus,
-    Codec,
     CompressedFile,
     FileRecord,
     Manifest,
@@ -168,7 +167,9 @@ class Stages:
                 self.check_stripped(stripped_path, stripped, info)
 
             with self.stage("compress"):
-                packed = {spec.codec: compress_checked(spec, stripped) for spec in CODECS}
+                packed: dict[str, bytes] = {
+                    spec.codec: compress_checked(spec, stripped) for spec in CODECS
+                }
 
         with self.stage("record"):
             files = self.write_outputs(target, gadget, raw, stripped, packed)
@@ -190,7 +191,7 @@ class Stages:
             raise FailureError(msg)
 
     def write_outputs(
-        self, target: Path, gadget: str, raw: bytes, stripped: bytes, packed: dict[Codec, bytes]
+        self, target: Path, gadget: str, raw: bytes, stripped: bytes, packed: dict[str, bytes]
     ) -> dict[str, FileRecord]:
         names = {"raw": f"{gadget}.debug.wasm", "stripped": f"{gadget}.wasm"}
         names.update({spec.codec: f"{gadget}.wasm{spec.suffix}" for spec in CODECS})

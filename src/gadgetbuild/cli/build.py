@@ -59,10 +59,14 @@ log = logging.getLogger("gadgetbuild")
     show_default="number of cores",
     help="Artifacts built at once.",
 )
-@click.option("--backend", type=click.Choice(["auto", "docker", "local"]), default="auto",
-              show_default=True,
-              help="Where compiles run; auto takes Docker when an engine answers and the image "
-              "can be provisioned, else a local compiler.")
+@click.option(
+    "--backend",
+    type=click.Choice(["auto", "docker", "local"]),
+    default="auto",
+    show_default=True,
+    help="Where compiles run; auto takes Docker when an engine answers and the image "
+    "can be provisioned, else a local compiler.",
+)
 @click.option("--strict", is_flag=True, help="An unavailable toolchain is an error (exit 3).")
 @click.option("--json", "as_json", is_flag=True, help="Print the records as JSON instead.")
 def build(
