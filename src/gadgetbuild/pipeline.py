@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gadgetbuild import __version__
+from gadgetbuild.cache import BuildCache, cache_key
 from gadgetbuild.compress import CODECS, compress_checked
 from gadgetbuild.context import build_context
 from gadgetbuild.errors import CompileError, FailureError
+from gadgetbuild.interrupts import cancel_all, handle_signals
 from gadgetbuild.manifest import (
     MANIFEST_NAME,
     ArtifactRecord,
@@ -31,8 +33,8 @@ from gadgetbuild.manifest import (
     merge_records,
     read_manifest,
     write_atomic,
-    write_manifest,
 )
+from gadgetbuild.outputs import commit, locked, staging_folder
 from gadgetbuild.plan import Artifact, Plan
 from gadgetbuild.toolchains import Compiler, Unavailable
 from gadgetbuild.wasm import (
@@ -66,6 +68,8 @@ class BuildOptions:
     out_dir: Path
     jobs: int = 1
     on_event: EventSink = field(default=lambda _event: None)
+    cache: BuildCache | None = None
+    wait: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,31 +80,66 @@ class BuildResult:
 
 
 def run_build(plan: Plan, toolchains: dict[str, Provisioned], options: BuildOptions) -> BuildResult:
-    """Build every artifact of ``plan`` and merge the records into the manifest."""
+    """Build every artifact of ``plan``, then commit the outputs and the merged manifest.
+
+    Holds the artifacts folder's lock throughout; SIGINT and SIGTERM stop the compiles and
+    leave the folder as it was.
+    """
     contract = load_contract()
-    options.out_dir.mkdir(parents=True, exist_ok=True)
+    with (
+        locked(options.out_dir, wait=options.wait),
+        handle_signals(),
+        staging_folder(options.out_dir) as staging,
+    ):
+        records = build_all(plan, toolchains, contract, options, staging)
 
-    def one(artifact: Artifact) -> ArtifactRecord:
-        record = build_artifact(artifact, toolchains[artifact.toolchain.name], contract, options)
-        options.on_event(StageEvent(artifact, "done", record))
-        return record
-
-    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-        records = tuple(pool.map(one, plan.artifacts))
-
-    manifest_path = options.out_dir / MANIFEST_NAME
-    previous = read_manifest(manifest_path) if manifest_path.is_file() else None
-    manifest = Manifest(
-        gadgetbuild_version=__version__,
-        source_revision=source_revision(plan),
-        artifacts=merge_records(previous, list(records), set(plan.gadgets), set(plan.toolchains)),
-    )
-    write_manifest(manifest, manifest_path)
+        manifest_path = options.out_dir / MANIFEST_NAME
+        previous = read_manifest(manifest_path) if manifest_path.is_file() else None
+        merged = merge_records(previous, list(records), set(plan.gadgets), set(plan.toolchains))
+        manifest = Manifest(
+            gadgetbuild_version=__version__,
+            source_revision=source_revision(plan),
+            artifacts=merged,
+        )
+        done = [r for r in records if r.status in {ArtifactStatus.BUILT, ArtifactStatus.CACHED}]
+        commit(options.out_dir, staging, done, manifest)
     return BuildResult(manifest, manifest_path, records)
 
 
+def build_all(
+    plan: Plan,
+    toolchains: dict[str, Provisioned],
+    contract: AbiContract,
+    options: BuildOptions,
+    staging: Path,
+) -> tuple[ArtifactRecord, ...]:
+    """Every artifact on a pool of ``options.jobs`` threads; records in the plan's order."""
+
+    def one(artifact: Artifact) -> ArtifactRecord:
+        provisioned = toolchains[artifact.toolchain.name]
+        record = build_artifact(artifact, provisioned, contract, options, staging)
+        options.on_event(StageEvent(artifact, "done", record))
+        return record
+
+    pool = ThreadPoolExecutor(max_workers=max(1, options.jobs))
+    try:
+        futures = [pool.submit(one, artifact) for artifact in plan.artifacts]
+        return tuple(future.result() for future in futures)
+    except BaseException:
+        # Interrupted: stop the running compiles first, or shutting the pool down waits
+        # for them to finish.
+        cancel_all()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def build_artifact(
-    artifact: Artifact, provisioned: Provisioned, contract: AbiContract, options: BuildOptions
+    artifact: Artifact,
+    provisioned: Provisioned,
+    contract: AbiContract,
+    options: BuildOptions,
+    staging: Path,
 ) -> ArtifactRecord:
     """Run one artifact through every stage; a failure becomes a `failed` record, never a raise."""
     if isinstance(provisioned, Unavailable):
@@ -116,7 +155,7 @@ def build_artifact(
             reason=provisioned.message,
         )
 
-    stages = Stages(artifact, provisioned, contract, options)
+    stages = Stages(artifact, provisioned, contract, options, staging)
     try:
         return stages.run()
     except CompileError as exc:
@@ -131,6 +170,7 @@ class Stages:
     compiler: Compiler
     contract: AbiContract
     options: BuildOptions
+    staging: Path
     timings: dict[str, float] = field(default_factory=dict)
     violations: list[ViolationRecord] = field(default_factory=list)
     source_hash: str | None = None
@@ -144,14 +184,18 @@ class Stages:
 
     def run(self) -> ArtifactRecord:
         gadget, toolchain = self.artifact.key
-        target = self.options.out_dir / toolchain
-        with tempfile.TemporaryDirectory(prefix=f".{gadget}.", dir=self.options.out_dir) as tmp:
+        context = build_context(self.artifact.gadget_dir)
+        self.source_hash = context.source_hash()
+        key = self.cache_key()
+        cache = self.options.cache
+        if cache is not None and (hit := cache.restore(key, self.staging)):
+            return hit
+
+        with tempfile.TemporaryDirectory(prefix=f".{gadget}.", dir=self.staging) as tmp:
             work = Path(tmp)
             raw_path, stripped_path = work / "raw.wasm", work / "stripped.wasm"
 
             with self.stage("compile"):
-                context = build_context(self.artifact.gadget_dir)
-                self.source_hash = context.source_hash()
                 self.compiler.compile(self.artifact.gadget_dir, context, raw_path)
 
             raw = raw_path.read_bytes()
@@ -172,9 +216,18 @@ class Stages:
                 }
 
         with self.stage("record"):
-            files = self.write_outputs(target, gadget, raw, stripped, packed)
+            files = self.write_outputs(self.staging / toolchain, gadget, raw, stripped, packed)
 
-        return self.record(info, files)
+        record = self.record(info, files)
+        if cache is not None:
+            cache.store(key, record, self.staging)
+        return record
+
+    def cache_key(self) -> str:
+        identity = self.compiler.identity.model_dump(
+            mode="json", exclude={"executable", "compiler"}
+        )
+        return cache_key(self.artifact, identity, self.source_hash or "", self.contract)
 
     def validate(self, path: Path, info: ModuleInfo) -> None:
         validate(path)
@@ -200,7 +253,7 @@ class Stages:
         for role, data in contents.items():
             path = target / names[role]
             write_atomic(path, data)
-            files[role] = file_record(path, data, self.options.out_dir)
+            files[role] = file_record(path, data, self.staging)
         return files
 
     def record(self, info: ModuleInfo, files: dict[str, FileRecord]) -> ArtifactRecord:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from gadgetbuild import render
+from gadgetbuild.cache import BuildCache
 from gadgetbuild.cli.group import EXIT_TABLE, cli
 from gadgetbuild.errors import EnvironmentUnavailableError, FailureError
 from gadgetbuild.manifest import ArtifactRecord, ArtifactStatus
@@ -67,6 +68,10 @@ log = logging.getLogger("gadgetbuild")
     help="Where compiles run; auto takes Docker when an engine answers and the image "
     "can be provisioned, else a local compiler.",
 )
+@click.option("--no-cache", is_flag=True, help="Rebuild every artifact; the cache is not read.")
+@click.option(
+    "--no-wait", is_flag=True, help="Fail at once when another build holds the artifacts folder."
+)
 @click.option("--strict", is_flag=True, help="An unavailable toolchain is an error (exit 3).")
 @click.option("--json", "as_json", is_flag=True, help="Print the records as JSON instead.")
 def build(
@@ -78,6 +83,8 @@ def build(
     shard: str | None,
     jobs: int,
     backend: BackendChoice,
+    no_cache: bool,
+    no_wait: bool,
     strict: bool,
     as_json: bool,
 ) -> None:
@@ -97,7 +104,14 @@ def build(
     specs = {a.toolchain.name: a.toolchain for a in plan.artifacts}
     provisioned = provision_toolchains(specs, backend)
     with render.BuildProgress(plan.artifacts, enabled=not as_json) as progress:
-        result = run_build(plan, provisioned, BuildOptions(out_dir, jobs, progress.on_event))
+        options = BuildOptions(
+            out_dir,
+            jobs=jobs,
+            on_event=progress.on_event,
+            cache=None if no_cache else BuildCache.default(),
+            wait=not no_wait,
+        )
+        result = run_build(plan, provisioned, options)
 
     if as_json:
         click.echo(render.records_json(result.records))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from importlib import metadata
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from gadgetbuild.context import BuildContext
 from gadgetbuild.errors import CompileError
+from gadgetbuild.interrupts import register_cancel, unregister
 from gadgetbuild.manifest import ToolchainIdentity
 from gadgetbuild.paths import toolchain_cache
 from gadgetbuild.specs import ToolchainSpec
@@ -33,33 +36,40 @@ class LocalCompiler:
     def compile(self, gadget_dir: Path, context: BuildContext, output: Path) -> None:
         del context  # the compile reads the sources where they are
         argv = render_argv(self.spec.build.argv, self.executable, output)
-        try:
-            done = subprocess.run(
-                argv,
-                cwd=gadget_dir,
-                env=self.env,
-                capture_output=True,
-                text=True,
-                timeout=self.spec.build.timeout_s,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
+        timeout = self.spec.build.timeout_s
+        with subprocess.Popen(
+            argv,
+            cwd=gadget_dir,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # a terminal's Ctrl-C reaches us, not the compiler
+        ) as process:
+            token = register_cancel(lambda: kill_group(process))
+            try:
+                printed, _ = process.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                kill_group(process)
+                printed, _ = process.communicate()
+                raise CompileError(
+                    f"the compile ran past its timeout of {timeout:g} s and was killed",
+                    output=output_tail(printed),
+                ) from None
+            finally:
+                unregister(token)
+
+        if process.returncode != 0 or not output.is_file():
             raise CompileError(
-                f"the compile ran past its timeout of {self.spec.build.timeout_s:g} s",
-                output=output_tail(_text(exc.stdout) + _text(exc.stderr)),
-            ) from exc
-
-        if done.returncode != 0 or not output.is_file():
-            raise CompileError(
-                f"{self.spec.build.argv[0]} exited with status {done.returncode}",
-                output=output_tail(done.stdout + done.stderr),
+                f"{self.spec.build.argv[0]} exited with status {process.returncode}",
+                output=output_tail(printed),
             )
 
 
-def _text(value: str | bytes | None) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value or ""
+def kill_group(process: subprocess.Popen[str]) -> None:
+    """Kill the compiler and the tools it started (they share its process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def render_argv(argv: list[str], executable: Path, output: Path) -> list[str]:

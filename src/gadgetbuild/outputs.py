@@ -1,0 +1,101 @@
+"""The artifacts folder: one build at a time, outputs staged, then committed at once.
+
+A build writes only into a staging folder inside the artifacts folder (same file system,
+so a rename moves a file). The commit renames the staged files into place and then
+replaces the manifest, with signals held (:func:`deferred_signals`): the folder holds
+the previous manifest with every file it names, or the new one with every file it names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from gadgetbuild.errors import EnvironmentUnavailableError
+from gadgetbuild.interrupts import deferred_signals
+from gadgetbuild.manifest import (
+    MANIFEST_NAME,
+    ArtifactRecord,
+    Manifest,
+    read_manifest,
+    write_manifest,
+)
+
+LOCK_NAME = ".gadgetbuild.lock"
+STAGING_PREFIX = ".staging-"
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def locked(out_dir: Path, *, wait: bool) -> Iterator[None]:
+    """Hold the folder's lock; a second build waits with a message, or fails with ``wait=False``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / LOCK_NAME).open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not wait:
+                raise EnvironmentUnavailableError(
+                    "another build holds this artifacts folder",
+                    path=out_dir,
+                    hint="wait for it, or drop --no-wait to queue behind it",
+                ) from None
+            log.warning("%s: another build holds this folder; waiting for it", out_dir)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def staging_folder(out_dir: Path) -> Iterator[Path]:
+    """A fresh staging folder, removed when the block ends, whatever happens."""
+    remove_stale_staging(out_dir)
+    path = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_stale_staging(out_dir: Path) -> None:
+    """Staging folders of builds that were killed (the lock is ours, so none is live)."""
+    for stale in out_dir.glob(f"{STAGING_PREFIX}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def record_paths(records: Iterable[ArtifactRecord]) -> set[str]:
+    paths: set[str] = set()
+    for record in records:
+        files = [record.raw, record.stripped, *record.compressed]
+        paths.update(f.path for f in files if f is not None)
+    return paths
+
+
+def commit(out_dir: Path, staging: Path, new: Iterable[ArtifactRecord], manifest: Manifest) -> Path:
+    """Move the staged files of ``new`` into place, write ``manifest``, drop orphaned files."""
+    manifest_path = out_dir / MANIFEST_NAME
+    previous = previous_paths(manifest_path)
+    staged = record_paths(new)
+    with deferred_signals():
+        for relative in sorted(staged):
+            target = out_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            (staging / relative).replace(target)
+        write_manifest(manifest, manifest_path)
+        for orphan in sorted(previous - record_paths(manifest.artifacts)):
+            (out_dir / orphan).unlink(missing_ok=True)
+    return manifest_path
+
+
+def previous_paths(manifest_path: Path) -> set[str]:
+    if not manifest_path.is_file():
+        return set()
+    return record_paths(read_manifest(manifest_path).artifacts)
