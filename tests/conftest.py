@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -136,3 +136,81 @@ def wat_file(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return write
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+MINI_LIB = """package lib
+
+//go:wasmimport ig gadgetLog
+func gadgetLog(level uint32, msg uint64)
+
+// Log sends an empty message: enough for the module to import from the host.
+func Log() { gadgetLog(1, 0) }
+"""
+
+MINI_GADGET = """package main
+
+import "mini/lib"
+
+//go:wasmexport gadgetAPIVersion
+func gadgetAPIVersion() uint64 { return 1 }
+
+//go:wasmexport gadgetInit
+func gadgetInit() int32 { lib.Log(); return %d }
+
+func main() {}
+"""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test's build cache and compiler caches live in one folder of this session."""
+    path = tmp_path_factory.mktemp("gadgetbuild-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GADGETBUILD_CACHE_DIR", str(path))
+        yield path
+
+
+class MiniRepo(NamedTuple):
+    """Two small gadgets sharing a local Go module, and the Go toolchain spec."""
+
+    root: Path
+    gadgets: Path
+    toolchains: Path
+    out: Path
+
+    def build_args(self, *extra: str) -> list[str]:
+        return [
+            "build",
+            "--gadgets-dir",
+            str(self.gadgets),
+            "--toolchains-dir",
+            str(self.toolchains),
+            "--out",
+            str(self.out),
+            "--backend",
+            "local",
+            *extra,
+        ]
+
+
+@pytest.fixture
+def mini_repo(tmp_path: Path) -> MiniRepo:
+    gadgets, toolchains = tmp_path / "gadgets", tmp_path / "toolchains"
+    lib = gadgets / "_lib"
+    lib.mkdir(parents=True)
+    (lib / "go.mod").write_text("module mini/lib\n\ngo 1.24\n")
+    (lib / "lib.go").write_text(MINI_LIB)
+    for index, name in enumerate(("alpha", "beta")):
+        folder = gadgets / name
+        folder.mkdir()
+        (folder / "go.mod").write_text(
+            f"module mini/{name}\n\ngo 1.24\n\nrequire mini/lib v0.0.0\n\n"
+            "replace mini/lib => ../_lib\n"
+        )
+        (folder / "main.go").write_text(MINI_GADGET % 0)
+        (folder / "gadget.toml").write_text(f'name = "{name}"\ndescription = "gadget {index}"\n')
+    toolchains.mkdir()
+    (toolchains / "go-1.24.toml").write_text((REPO / "toolchains" / "go-1.24.toml").read_text())
+    return MiniRepo(tmp_path, gadgets, toolchains, tmp_path / "artifacts")

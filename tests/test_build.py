@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
@@ -19,13 +18,6 @@ REPO = Path(__file__).resolve().parents[1]
 GADGETS = ("dns-json", "exec-filter", "hello", "tcp-top")
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module", autouse=True)
-def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GADGETBUILD_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        yield
 
 
 def build(*args: str | Path) -> int:

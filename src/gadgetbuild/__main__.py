@@ -1,7 +1,5 @@
 """`python -m gadgetbuild`."""
 
-import sys
+from gadgetbuild.entry import run
 
-from gadgetbuild.cli import main
-
-sys.exit(main())
+run()

@@ -188,3 +188,33 @@ def merge_records(
     merged = {k: r for k, r in merged.items() if k[0] in gadgets and k[1] in toolchains}
     merged.update({r.key: r for r in new})
     return [merged[k] for k in sorted(merged)]
+
+
+def merge_manifests(manifests: list[tuple[Path, Manifest]]) -> Manifest:
+    """Join the manifests of shards into one.
+
+    Refuses manifests made from different source revisions, and two records of the same
+    artifact that disagree (the same record twice is fine).
+    """
+    revisions = {m.source_revision for _, m in manifests}
+    if len(revisions) > 1:
+        listing = ", ".join(f"{path}: {m.source_revision}" for path, m in manifests)
+        raise ManifestError(f"the manifests come from different source revisions ({listing})")
+
+    merged: dict[tuple[str, str], tuple[Path, ArtifactRecord]] = {}
+    for path, manifest in manifests:
+        for record in manifest.artifacts:
+            seen = merged.get(record.key)
+            if seen is not None and seen[1] != record:
+                raise ManifestError(
+                    f"{' × '.join(record.key)} has different records in {seen[0]} and {path}",
+                    path=path,
+                )
+            merged[record.key] = (path, record)
+
+    first = manifests[0][1]
+    return Manifest(
+        gadgetbuild_version=first.gadgetbuild_version,
+        source_revision=first.source_revision,
+        artifacts=[merged[key][1] for key in sorted(merged)],
+    )

@@ -1,0 +1,81 @@
+"""SIGINT and SIGTERM at any moment leave a consistent artifacts folder; one build at a time."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import MINI_GADGET, MiniRepo
+from gadgetbuild.cli import main
+
+pytestmark = pytest.mark.integration
+
+
+def start_build(repo: MiniRepo, *extra: str) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-m", "gadgetbuild", *repo.build_args("--no-cache", *extra)]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def leftovers(repo: MiniRepo) -> list[str]:
+    names = [p.name for p in repo.out.rglob("*")]
+    return [n for n in names if n.startswith(".staging-") or n.endswith(".tmp")]
+
+
+def compilers_running(repo: MiniRepo) -> bool:
+    found = subprocess.run(["pgrep", "-f", str(repo.root)], capture_output=True, check=False)
+    return found.returncode == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+@pytest.mark.parametrize("delay", [0.3, 0.9, 1.6, 2.5])
+def test_interrupted_build_leaves_a_verified_folder(
+    mini_repo: MiniRepo, sig: signal.Signals, delay: float
+) -> None:
+    assert main(mini_repo.build_args()) == 0
+    for name in ("alpha", "beta"):
+        (mini_repo.gadgets / name / "main.go").write_text(MINI_GADGET % 1)
+
+    build = start_build(mini_repo)
+    time.sleep(delay)
+    build.send_signal(sig)
+    _, err = build.communicate(timeout=120)
+
+    assert build.returncode in {0, 128 + sig.value}, err.decode()
+    assert main(["verify", str(mini_repo.out)]) == 0
+    assert leftovers(mini_repo) == []
+    time.sleep(0.2)
+    assert not compilers_running(mini_repo)
+
+
+def test_a_second_build_waits_or_fails_with_no_wait(mini_repo: MiniRepo) -> None:
+    first = start_build(mini_repo)
+    time.sleep(0.5)
+
+    refused = subprocess.run(
+        [sys.executable, "-m", "gadgetbuild", *mini_repo.build_args("--no-wait")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    waiting = start_build(mini_repo)
+
+    assert first.wait(timeout=120) == 0
+    assert refused.returncode == 3
+    assert "another build holds" in refused.stderr
+    _, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0
+    assert b"waiting" in err
+    assert main(["verify", str(mini_repo.out)]) == 0
+
+
+def test_sigterm_exit_status_is_143(mini_repo: MiniRepo) -> None:
+    build = start_build(mini_repo)
+    time.sleep(0.5)
+    os.kill(build.pid, signal.SIGTERM)
+
+    assert build.wait(timeout=60) == 143
