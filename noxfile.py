@@ -20,6 +20,13 @@ def build(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def toolchains(session: nox.Session) -> None:
+    """Provision every toolchain (pull, load or build its image) and report how: `-- --json`."""
+    session.install("-e", ".")
+    session.run("gadgetbuild", "toolchains", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Unit tests, then the integration tests that build real gadgets."""
     session.install("-e", ".[test]")

@@ -127,9 +127,8 @@ def test_compile_error_fails_one_artifact_and_keeps_the_others(tmp_path: Path) -
     by_gadget = {r.gadget: r for r in manifest.artifacts}
     assert by_gadget["tcp-top"].status is ArtifactStatus.FAILED
     assert "undefinedThing" in (by_gadget["tcp-top"].compiler_output or "")
-    assert {by_gadget[g].status for g in ("hello", "exec-filter", "dns-json")} == {
-        ArtifactStatus.BUILT
-    }
+    others = {by_gadget[g].status for g in ("hello", "exec-filter", "dns-json")}
+    assert others <= {ArtifactStatus.BUILT, ArtifactStatus.CACHED}
 
 
 def test_abi_violation_lists_expected_and_found(tmp_path: Path) -> None:

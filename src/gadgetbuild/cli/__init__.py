@@ -8,8 +8,12 @@ import click
 
 from gadgetbuild import render
 from gadgetbuild.cli import build as _build  # noqa: F401  (registers its commands)
+from gadgetbuild.cli import inspect as _inspect  # noqa: F401  (registers its commands)
+from gadgetbuild.cli import maintain as _maintain  # noqa: F401  (registers its commands)
+from gadgetbuild.cli import toolchains as _toolchains  # noqa: F401  (registers its command)
 from gadgetbuild.cli.group import cli
 from gadgetbuild.errors import ExitStatus, GadgetbuildError
+from gadgetbuild.interrupts import handle_signals
 
 __all__ = ["cli", "main"]
 
@@ -18,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status; errors become a headline on stderr."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="gadgetbuild", standalone_mode=False)
+        with handle_signals():
+            cli.main(args=argv, prog_name="gadgetbuild", standalone_mode=False)
     except click.exceptions.Abort:
         render.stderr.print("interrupted")
         return ExitStatus.SIGINT

@@ -102,7 +102,7 @@ def build(
         shard=Shard.parse(shard) if shard else None,
     )
     specs = {a.toolchain.name: a.toolchain for a in plan.artifacts}
-    provisioned = provision_toolchains(specs, backend)
+    provisioned = provision_toolchains(specs, backend, toolchains_dir=toolchains_dir)
     with render.BuildProgress(plan.artifacts, enabled=not as_json) as progress:
         options = BuildOptions(
             out_dir,

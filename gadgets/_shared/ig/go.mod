@@ -1,0 +1,3 @@
+module gadgetbuild/ig
+
+go 1.24

@@ -1,0 +1,212 @@
+"""`verify`: does the manifest's folder hold exactly the files it names, byte for byte?
+
+Every path in a manifest is relative to the manifest's folder. A path that is absolute,
+climbs out through ``..``, or reaches outside the folder through a symlink is refused
+and never read. The stripped module of each artifact is read again and its exports and
+imports compared with the record.
+
+A file in the folder that the manifest does not name is a problem, except the manifest
+itself and the files a release adds beside the artifacts (``IGNORED``): checksum lists,
+provenance attestations, lock files. Temporary files are *not* ignored: the build writes
+through hidden ``.*.tmp`` files renamed into place, so one that remains is the debris of
+an interrupted write, which a release would otherwise publish.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from gadgetbuild.errors import WasmFormatError
+from gadgetbuild.manifest import ArtifactRecord, FileRecord, Manifest, Record
+from gadgetbuild.views.interface import InterfaceChange, interface_changes
+from gadgetbuild.wasm import read_module
+from gadgetbuild.wasm.records import describe_module
+
+IGNORED: tuple[str, ...] = (
+    # checksum lists and their detached signatures
+    "SHA256SUMS",
+    "SHA512SUMS",
+    "SHA256SUMS.*",
+    "SHA512SUMS.*",
+    "*.sha256",
+    "*.sha512",
+    # provenance: in-toto / SLSA attestations
+    "*.intoto.jsonl",
+    "provenance.json",
+    "*.provenance.json",
+    # lock files of whatever publishes the folder
+    "*.lock",
+)
+TEMPORARY = ".*.tmp"
+
+
+class Problem(Record):
+    code: str
+    message: str
+    expected: str | None = None
+    found: str | None = None
+
+
+class FileCheck(Record):
+    """One file: named by the manifest (with its artifact and role) or found unexpected."""
+
+    path: str
+    gadget: str | None = None
+    toolchain: str | None = None
+    role: str | None = None
+    ok: bool
+    problems: list[Problem]
+
+
+def verify_manifest(manifest_path: Path, manifest: Manifest) -> list[FileCheck]:
+    """Check every file ``manifest`` names, then look for files it does not name."""
+    root = manifest_path.parent
+    real_root = root.resolve()
+    named = {manifest_path.name}
+    checks = []
+    for record in manifest.artifacts:
+        for role, file in named_files(record):
+            named.add(PurePosixPath(file.path).as_posix())
+            problems = check_file(real_root, record, role, file)
+            checks.append(
+                FileCheck(
+                    path=file.path,
+                    gadget=record.gadget,
+                    toolchain=record.toolchain.name,
+                    role=role,
+                    ok=not problems,
+                    problems=problems,
+                )
+            )
+    return checks + unexpected_files(root, named)
+
+
+def named_files(record: ArtifactRecord) -> list[tuple[str, FileRecord]]:
+    files: list[tuple[str, FileRecord]] = []
+    if record.raw:
+        files.append(("raw", record.raw))
+    if record.stripped:
+        files.append(("stripped", record.stripped))
+    files.extend((packed.codec, packed) for packed in record.compressed)
+    return files
+
+
+def check_file(
+    real_root: Path, record: ArtifactRecord, role: str, file: FileRecord
+) -> list[Problem]:
+    target = resolve_inside(real_root, file.path)
+    if isinstance(target, Problem):
+        return [target]
+
+    try:
+        data = target.read_bytes()
+    except FileNotFoundError:
+        return [Problem(code="missing-file", message="missing: the manifest names it")]
+    except OSError as exc:
+        return [Problem(code="unreadable-file", message=f"cannot be read: {exc.strerror}")]
+
+    problems = check_bytes(data, file)
+    if role == "stripped":
+        problems.extend(check_interface(target, data, record))
+    return problems
+
+
+def resolve_inside(real_root: Path, relative: str) -> Path | Problem:
+    """The file ``relative`` names under ``real_root``, or why it is refused unread."""
+    if not relative or "\\" in relative or "\0" in relative:
+        return _unsafe("not a '/'-separated relative path")
+    pure = PurePosixPath(relative)
+    if pure.is_absolute() or PureWindowsPath(relative).drive:
+        return _unsafe("an absolute path: manifest paths are relative to its folder")
+    if ".." in pure.parts:
+        return _unsafe("leaves the manifest's folder through '..'")
+
+    try:
+        resolved = (real_root / pure).resolve()
+    except (OSError, RuntimeError) as exc:
+        return _unsafe(f"cannot be resolved ({exc})")
+    if not resolved.is_relative_to(real_root):
+        return _unsafe(f"leads out of the manifest's folder through a symlink, to {resolved}")
+    return resolved
+
+
+def _unsafe(reason: str) -> Problem:
+    return Problem(code="unsafe-path", message=f"refused, not read: {reason}")
+
+
+def check_bytes(data: bytes, file: FileRecord) -> list[Problem]:
+    # A size mismatch implies a hash mismatch: report the more telling of the two only.
+    if len(data) != file.size:
+        message = f"{len(data)} bytes, the manifest says {file.size}"
+        found, expected = str(len(data)), str(file.size)
+        return [Problem(code="size-mismatch", message=message, expected=expected, found=found)]
+
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != file.sha256:
+        message = f"sha256 {digest[:12]}…, the manifest says {file.sha256[:12]}…"
+        return [Problem(code="hash-mismatch", message=message, expected=file.sha256, found=digest)]
+    return []
+
+
+def check_interface(path: Path, data: bytes, record: ArtifactRecord) -> list[Problem]:
+    """The record's exports and imports against those the module really has."""
+    try:
+        info = read_module(data, path=path)
+    except WasmFormatError as exc:
+        at = f" at byte offset {exc.offset:#x}" if exc.offset is not None else ""
+        return [Problem(code="unreadable-module", message=f"not a readable module{at}: {exc}")]
+
+    found = describe_module(info)
+    changes = interface_changes(record.exports, record.imports, found.exports, found.imports)
+    return [_interface_problem(change) for change in changes]
+
+
+def _interface_problem(change: InterfaceChange) -> Problem:
+    what = f"{change.direction} `{change.name}`"
+    if change.change == "added":
+        message = f"the module has {what} ({change.new}), which the manifest does not record"
+    elif change.change == "removed":
+        message = f"the manifest records {what} ({change.old}), which the module lacks"
+    else:
+        message = f"{what} is {change.new} in the module, {change.old} in the manifest"
+    return Problem(code=change.code, message=message, expected=change.old, found=change.new)
+
+
+def unexpected_files(root: Path, named: set[str]) -> list[FileCheck]:
+    """Files (and symlinks) under ``root`` that are neither named nor on the ignored list."""
+    found: list[FileCheck] = []
+    errors: list[OSError] = []
+    for folder, dirs, files in os.walk(root, onerror=errors.append):
+        base = Path(folder)
+        # os.walk does not descend into a symlinked folder; the link itself is an entry.
+        links = [d for d in dirs if (base / d).is_symlink()]
+        for name in sorted([*files, *links]):
+            relative = (base / name).relative_to(root).as_posix()
+            if relative in named or _ignored(name) or _leads_to_named(relative, named):
+                continue
+            found.append(_unexpected(relative, name))
+    for error in errors:
+        problem = Problem(code="unreadable-folder", message=f"cannot be listed: {error.strerror}")
+        path = Path(error.filename).relative_to(root).as_posix() if error.filename else "."
+        found.append(FileCheck(path=path, ok=False, problems=[problem]))
+    return sorted(found, key=lambda check: check.path)
+
+
+def _ignored(name: str) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in IGNORED)
+
+
+def _leads_to_named(relative: str, named: set[str]) -> bool:
+    return any(path.startswith(f"{relative}/") for path in named)
+
+
+def _unexpected(relative: str, name: str) -> FileCheck:
+    if fnmatch.fnmatchcase(name, TEMPORARY):
+        message = "a temporary file left by an interrupted write: delete it"
+    else:
+        message = "not named by the manifest"
+    problem = Problem(code="unexpected-file", message=message)
+    return FileCheck(path=relative, ok=False, problems=[problem])
