@@ -45,6 +45,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Stage timings and codec figures on the built artifacts (run `nox -s build` first)."""
+    """The performance figures of the README (run `nox -s build` first)."""
     session.install("-e", ".")
     session.run("python", "benchmarks/stages.py", *session.posargs)
+    session.run("python", "benchmarks/inspect_commands.py")
+    session.run("python", "benchmarks/rebuild.py")

@@ -24,7 +24,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from gadgetbuild.manifest import ArtifactStatus, Manifest
+from gadgetbuild.manifest import Manifest
 from gadgetbuild.views.inspection import inspect_module
 from gadgetbuild.views.sources import load_manifest
 from gadgetbuild.views.verify import verify_manifest
@@ -68,7 +68,7 @@ def leb128(value: int) -> bytes:
 
 
 def largest_module(folder: Path, manifest: Manifest) -> Path:
-    raws = [r.raw for r in manifest.artifacts if r.status is ArtifactStatus.BUILT and r.raw]
+    raws = [r.raw for r in manifest.artifacts if r.raw]
     if not raws:
         sys.exit(f"{folder}: no built artifact; run `gadgetbuild build` first")
     return folder / max(raws, key=lambda f: f.size).path

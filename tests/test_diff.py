@@ -68,6 +68,14 @@ def test_same_manifest_is_unchanged() -> None:
     assert diff.interface == []
 
 
+def test_cached_and_built_are_the_same_outcome() -> None:
+    cached = record().model_copy(update={"status": ArtifactStatus.CACHED})
+
+    [diff] = diff_manifests(manifest(record()), manifest(cached))
+
+    assert diff.change == "unchanged"
+
+
 def test_size_changes_in_bytes_and_percent() -> None:
     [diff] = diff_manifests(manifest(record()), manifest(record(stripped=1100, zstd=390)))
     sizes = {s.measure: s for s in diff.sizes}

@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Iterable, Sequence
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -16,8 +17,10 @@ from rich.table import Table
 
 from gadgetbuild.errors import GadgetbuildError
 from gadgetbuild.manifest import ArtifactRecord, ArtifactStatus
-from gadgetbuild.pipeline import StageEvent
 from gadgetbuild.plan import Artifact
+
+if TYPE_CHECKING:
+    from gadgetbuild.pipeline import StageEvent
 
 STATUS_STYLE = {
     ArtifactStatus.BUILT: "green",
@@ -81,6 +84,8 @@ class BuildProgress:
 
         status = event.record.status
         self.progress.update(task, stage=status.value, completed=1)
+        if not logging.getLogger("gadgetbuild").isEnabledFor(logging.INFO):
+            return  # -q: the summary table is enough
         style = STATUS_STYLE[status]
         self.progress.console.print(f"[{style}]{status.value:>11}[/] {event.artifact.label}")
 
@@ -103,9 +108,17 @@ def build_summary(records: Iterable[ArtifactRecord]) -> Table:
             human_size(r.raw.size if r.raw else None),
             human_size(r.stripped.size if r.stripped else None),
             human_size(zstd.size if zstd else None),
-            escape((r.reason or "").split(";")[0]),
+            escape(short_reason(r)),
         )
     return table
+
+
+def short_reason(record: ArtifactRecord, width: int = 60) -> str:
+    """The table's reason cell; the full text is printed under the table."""
+    if record.status is ArtifactStatus.UNAVAILABLE:
+        return "toolchain unavailable (below)"
+    first = (record.reason or "").split(";")[0]
+    return first if len(first) <= width else first[: width - 1] + "…"
 
 
 def failure_details(records: Sequence[ArtifactRecord]) -> None:

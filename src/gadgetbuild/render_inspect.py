@@ -20,7 +20,7 @@ from rich.text import Text
 from gadgetbuild.manifest import ArtifactStatus
 from gadgetbuild.render import STATUS_STYLE, human_size
 from gadgetbuild.views.compare import GadgetComparison
-from gadgetbuild.views.diff import ArtifactDiff, GrowthViolation
+from gadgetbuild.views.diff import ArtifactDiff, GrowthViolation, same_outcome
 from gadgetbuild.views.inspection import ArtifactRow, ModuleReport
 from gadgetbuild.views.sizes import MEASURES
 from gadgetbuild.views.top import TopReport
@@ -269,7 +269,9 @@ def diff_table(diffs: Sequence[ArtifactDiff]) -> Table:
         right=("old", "new", "delta", "delta %"),
     )
     for d in diffs:
-        label = d.change if d.old_status == d.new_status else f"{d.change} ({status_change(d)})"
+        label: str = d.change
+        if d.change == "changed" and not same_outcome(d.old_status, d.new_status):
+            label = f"changed ({status_change(d)})"
         for index, cells in enumerate(size_cells(d)):
             grid.add_row(*((d.gadget, d.toolchain, label) if index == 0 else ("", "", "")), *cells)
     return grid

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,7 +17,9 @@ from gadgetbuild.manifest import ArtifactRecord, ArtifactStatus
 from gadgetbuild.pipeline import BuildOptions, run_build
 from gadgetbuild.plan import Shard, make_plan
 from gadgetbuild.schemas import stale_schemas, update_readme, write_schemas
-from gadgetbuild.toolchains.provision import BackendChoice, provision_toolchains
+
+if TYPE_CHECKING:
+    from gadgetbuild.toolchains.provision import BackendChoice
 
 log = logging.getLogger("gadgetbuild")
 
@@ -101,6 +104,9 @@ def build(
         only_toolchains=toolchains,
         shard=Shard.parse(shard) if shard else None,
     )
+    # Imported here: the engine client it loads costs every other command its start-up time.
+    from gadgetbuild.toolchains.provision import provision_toolchains  # noqa: PLC0415
+
     specs = {a.toolchain.name: a.toolchain for a in plan.artifacts}
     provisioned = provision_toolchains(specs, backend, toolchains_dir=toolchains_dir)
     with render.BuildProgress(plan.artifacts, enabled=not as_json) as progress:

@@ -101,9 +101,19 @@ def artifact_change(
         return "added"
     if new is None:
         return "removed"
-    if old.status != new.status or interface or _digests(old) != _digests(new):
+    if not same_outcome(old.status, new.status) or interface or _digests(old) != _digests(new):
         return "changed"
     return "unchanged"
+
+
+def same_outcome(old: ArtifactStatus | None, new: ArtifactStatus | None) -> bool:
+    """Built and cached differ only in whether this run compiled: the same outcome."""
+    return _OUTCOMES.get(old, old) == _OUTCOMES.get(new, new)
+
+
+_OUTCOMES: dict[ArtifactStatus | None, ArtifactStatus | None] = {
+    ArtifactStatus.CACHED: ArtifactStatus.BUILT
+}
 
 
 def _digests(record: ArtifactRecord) -> dict[str, str]:

@@ -104,7 +104,7 @@ def check_file(
     try:
         data = target.read_bytes()
     except FileNotFoundError:
-        return [Problem(code="missing-file", message="missing: the manifest names it")]
+        return [Problem(code="missing-file", message="named by the manifest, not in the folder")]
     except OSError as exc:
         return [Problem(code="unreadable-file", message=f"cannot be read: {exc.strerror}")]
 
