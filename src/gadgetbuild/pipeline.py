@@ -17,7 +17,7 @@ from pathlib import Path
 
 from gadgetbuild import __version__
 from gadgetbuild.cache import BuildCache, cache_key
-from gadgetbuild.compress import CODECS, compress_checked
+from gadgetbuild.compress import CODECS, compress_all
 from gadgetbuild.context import build_context
 from gadgetbuild.errors import CompileError, FailureError
 from gadgetbuild.interrupts import cancel_all, handle_signals
@@ -211,9 +211,7 @@ class Stages:
                 self.check_stripped(stripped_path, stripped, info)
 
             with self.stage("compress"):
-                packed: dict[str, bytes] = {
-                    spec.codec: compress_checked(spec, stripped) for spec in CODECS
-                }
+                packed = compress_all(stripped)
 
         with self.stage("record"):
             files = self.write_outputs(self.staging / toolchain, gadget, raw, stripped, packed)
