@@ -29,6 +29,7 @@ from gadgetbuild.views.inspection import inspect_module
 from gadgetbuild.views.sources import load_manifest
 from gadgetbuild.views.verify import verify_manifest
 from gadgetbuild.wasm import load_contract, read_module
+from gadgetbuild.wasm.model import encode_u32
 
 TARGET_SIZE = 3_000_000
 INSPECT_GOAL_S = 0.5
@@ -55,16 +56,7 @@ def custom_section(name: str, size: int) -> bytes:
     """A custom section whose whole encoding takes ``size`` bytes or a few more."""
     label = len(name).to_bytes(1, "little") + name.encode()
     payload = label + bytes(max(0, size - len(label) - 6))
-    return b"\0" + leb128(len(payload)) + payload
-
-
-def leb128(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
+    return b"\0" + encode_u32(len(payload)) + payload
 
 
 def largest_module(folder: Path, manifest: Manifest) -> Path:

@@ -18,6 +18,7 @@ import pytest
 from gadgetbuild.cli import main
 from gadgetbuild.errors import WasmFormatError
 from gadgetbuild.wasm import ModuleInfo, function_body_sizes, function_names, read_module
+from gadgetbuild.wasm.model import encode_u32
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = 20261204
@@ -52,19 +53,10 @@ def read_or_fail_cleanly(data: bytes) -> None:
         assert 0 <= offset <= len(data)
 
 
-def leb_u32(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def with_section_size(data: bytes, info: ModuleInfo, index: int, size_field: bytes) -> bytes:
     """``data`` with section ``index``'s size field replaced by ``size_field``."""
     section = info.sections[index]
-    header_start = section.offset - len(leb_u32(section.size)) - 1
+    header_start = section.offset - len(encode_u32(section.size)) - 1
     return data[: header_start + 1] + size_field + data[section.offset :]
 
 
@@ -138,7 +130,7 @@ def test_huge_counts_in_every_vector_section(real_module: bytes) -> None:
         count_length = next(i for i, b in enumerate(body) if b < 0x80) + 1
         lying = b"\xff\xff\xff\xff\x0f" + body[count_length:]
         mutant = [*sections]
-        mutant[index] = bytes([section.id]) + leb_u32(len(lying)) + lying
+        mutant[index] = bytes([section.id]) + encode_u32(len(lying)) + lying
         with pytest.raises(WasmFormatError):
             read_module(real_module[:PREAMBLE] + b"".join(mutant))
 

@@ -23,25 +23,17 @@ from gadgetbuild.wasm import (
     read_module_file,
     wasm_tools_path,
 )
+from gadgetbuild.wasm.model import encode_u32
 
 HEADER = b"\0asm\x01\0\0\0"
 
 
-def leb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def section(section_id: int, payload: bytes) -> bytes:
-    return bytes([section_id]) + leb(len(payload)) + payload
+    return bytes([section_id]) + encode_u32(len(payload)) + payload
 
 
 def name(text: str) -> bytes:
-    return leb(len(text.encode())) + text.encode()
+    return encode_u32(len(text.encode())) + text.encode()
 
 
 def cli(*args: str | Path) -> str:
@@ -206,7 +198,7 @@ def test_sections_match_wasm_tools_objdump(corpus_module: CorpusModule) -> None:
         if sec.custom_name is not None:
             # objdump shows where a custom section's data begins, after its own name.
             encoded = sec.custom_name.encode()
-            start += len(leb(len(encoded))) + len(encoded)
+            start += len(encode_u32(len(encoded))) + len(encoded)
         ours.append((sec.name, start, sec.end))
 
     assert ours == objdump_sections(corpus_module.path)
@@ -307,7 +299,7 @@ def test_reads_a_file_and_names_it_in_errors(tmp_path: Path) -> None:
 ONE_FUNC = (
     section(1, b"\x01\x60\x00\x00") + section(3, b"\x01\x00") + section(10, b"\x01\x02\x00\x0b")
 )
-HUGE = leb(2**32 - 1)
+HUGE = encode_u32(2**32 - 1)
 
 MALFORMED: dict[str, tuple[bytes, str, int | None]] = {
     "not wasm": (b"GIF89a, not a module at all", "not a wasm module", 0),

@@ -11,7 +11,13 @@ import click
 
 from gadgetbuild import render
 from gadgetbuild.cache import BuildCache
-from gadgetbuild.cli.group import EXIT_TABLE, cli
+from gadgetbuild.cli.group import (
+    EXIT_TABLE,
+    cli,
+    gadgets_dir_option,
+    out_dir_option,
+    toolchains_dir_option,
+)
 from gadgetbuild.errors import EnvironmentUnavailableError, FailureError
 from gadgetbuild.manifest import ArtifactRecord, ArtifactStatus
 from gadgetbuild.pipeline import BuildOptions, run_build
@@ -25,28 +31,9 @@ log = logging.getLogger("gadgetbuild")
 
 
 @cli.command(epilog=EXIT_TABLE)
-@click.option(
-    "--gadgets-dir",
-    type=click.Path(path_type=Path),
-    default=Path("gadgets"),
-    show_default=True,
-    help="Folder of gadget folders (each with a gadget.toml).",
-)
-@click.option(
-    "--toolchains-dir",
-    type=click.Path(path_type=Path),
-    default=Path("toolchains"),
-    show_default=True,
-    help="Folder of toolchain specs.",
-)
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    default=Path("artifacts"),
-    show_default=True,
-    help="Output folder; the manifest is <out>/manifest.json.",
-)
+@gadgets_dir_option
+@toolchains_dir_option
+@out_dir_option
 @click.option("--gadget", "gadgets", multiple=True, help="Build only this gadget (repeatable).")
 @click.option(
     "--toolchain",

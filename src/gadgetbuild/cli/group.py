@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from gadgetbuild import __version__, render
@@ -25,3 +27,28 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
     """Build WebAssembly gadgets with every toolchain, validate them and record a manifest."""
     ctx.obj = {"debug": debug}
     render.setup_logging(-1 if quiet else verbose)
+
+
+# Options several commands share; each is a decorator, applied like `@click.option(…)`.
+gadgets_dir_option = click.option(
+    "--gadgets-dir",
+    type=click.Path(path_type=Path),
+    default=Path("gadgets"),
+    show_default=True,
+    help="Folder of gadget folders (each with a gadget.toml).",
+)
+toolchains_dir_option = click.option(
+    "--toolchains-dir",
+    type=click.Path(path_type=Path),
+    default=Path("toolchains"),
+    show_default=True,
+    help="Folder of toolchain specs.",
+)
+out_dir_option = click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("artifacts"),
+    show_default=True,
+    help="Output folder; the manifest is <out>/manifest.json.",
+)

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from gadgetbuild.cache import BuildCache
-from gadgetbuild.cli.group import EXIT_TABLE, cli
+from gadgetbuild.cli.group import EXIT_TABLE, cli, out_dir_option
 from gadgetbuild.errors import ManifestError, UsageError
 from gadgetbuild.manifest import MANIFEST_NAME, merge_manifests, read_manifest, write_manifest
 
@@ -21,14 +21,7 @@ SIZE_UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}
 
 @cli.command(epilog=EXIT_TABLE)
 @click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    default=Path("artifacts"),
-    show_default=True,
-    help="Folder the merged manifest and its files go to.",
-)
+@out_dir_option
 def merge(manifests: tuple[Path, ...], out_dir: Path) -> None:
     """Join the manifests of shard builds (`build --shard i/n`) into one.
 

@@ -181,3 +181,13 @@ class ModuleInfo:
             if entries := self.producers.get(field):
                 return entries[0]
         return None
+
+
+def encode_u32(value: int) -> bytes:
+    """The unsigned LEB128 encoding of ``value``: how a module writes sizes and counts."""
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
