@@ -15,6 +15,18 @@ from gadgetbuild.toolchains.local import LocalCompiler
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated_cache: Path) -> Path:
+    """A build cache of this test alone (other tests build the same small gadgets), beside
+    the session's warm compiler caches."""
+    path = tmp_path / "cache"
+    path.mkdir()
+    (isolated_cache / "toolchains").mkdir(exist_ok=True)
+    (path / "toolchains").symlink_to(isolated_cache / "toolchains")
+    monkeypatch.setenv("GADGETBUILD_CACHE_DIR", str(path))
+    return path
+
+
 @pytest.fixture
 def compiled(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The gadgets the local compiler was asked to build, in order."""
@@ -110,10 +122,10 @@ def test_an_input_change_rebuilds_exactly_what_it_affects(
 
 
 def test_a_corrupt_cache_entry_is_rebuilt(
-    mini_repo: MiniRepo, compiled: list[str], isolated_cache: Path
+    mini_repo: MiniRepo, compiled: list[str], fresh_cache: Path
 ) -> None:
     assert main(mini_repo.build_args("--gadget", "alpha")) == 0
-    for entry in (isolated_cache / "builds").glob("??/*/*.wasm"):
+    for entry in (fresh_cache / "builds").glob("??/*/*.wasm"):
         entry.write_bytes(b"corrupt")
     compiled.clear()
 
@@ -122,10 +134,10 @@ def test_a_corrupt_cache_entry_is_rebuilt(
     assert compiled == ["alpha"]
 
 
-def test_clean_empties_the_cache(mini_repo: MiniRepo, isolated_cache: Path) -> None:
+def test_clean_empties_the_cache(mini_repo: MiniRepo, fresh_cache: Path) -> None:
     assert main(mini_repo.build_args("--gadget", "alpha")) == 0
-    assert list((isolated_cache / "builds").glob("??/*"))
+    assert list((fresh_cache / "builds").glob("??/*"))
 
     assert main(["clean"]) == 0
 
-    assert not list((isolated_cache / "builds").glob("??/*"))
+    assert not list((fresh_cache / "builds").glob("??/*"))

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import MINI_GADGET, MiniRepo
 from gadgetbuild.cli import main
+from gadgetbuild.outputs import locked
 
 pytestmark = pytest.mark.integration
 
@@ -53,24 +54,31 @@ def test_interrupted_build_leaves_a_verified_folder(
 
 
 def test_a_second_build_waits_or_fails_with_no_wait(mini_repo: MiniRepo) -> None:
-    first = start_build(mini_repo)
-    time.sleep(0.5)
+    with locked(mini_repo.out, wait=False):
+        refused = subprocess.run(
+            [sys.executable, "-m", "gadgetbuild", *mini_repo.build_args("--no-wait")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        waiting = start_build(mini_repo)
+        time.sleep(3)
+        still_waiting = waiting.poll() is None
 
-    refused = subprocess.run(
-        [sys.executable, "-m", "gadgetbuild", *mini_repo.build_args("--no-wait")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    waiting = start_build(mini_repo)
-
-    assert first.wait(timeout=120) == 0
+    _, err = waiting.communicate(timeout=120)
     assert refused.returncode == 3
     assert "another build holds" in refused.stderr
-    _, err = waiting.communicate(timeout=120)
+    assert still_waiting
     assert waiting.returncode == 0
     assert b"waiting" in err
+
+
+def test_two_concurrent_builds_never_interleave(mini_repo: MiniRepo) -> None:
+    builds = [start_build(mini_repo) for _ in range(2)]
+
+    assert [b.wait(timeout=180) for b in builds] == [0, 0]
     assert main(["verify", str(mini_repo.out)]) == 0
+    assert leftovers(mini_repo) == []
 
 
 def test_sigterm_exit_status_is_143(mini_repo: MiniRepo) -> None:

@@ -22,17 +22,33 @@ SIGNAL_STATUS = {signal.SIGINT: ExitStatus.SIGINT, signal.SIGTERM: ExitStatus.SI
 _lock = threading.Lock()
 _cancels: dict[int, Callable[[], None]] = {}
 _next_token = 0
+_cancelled = False
 _deferring = False
 _pending: list[signal.Signals] = []
 
 
+def begin_run() -> None:
+    """A new build starts: what an earlier interrupt cancelled no longer matters."""
+    global _cancelled  # noqa: PLW0603 - one registry per process, shared by worker threads
+    with _lock:
+        _cancelled = False
+
+
 def register_cancel(callback: Callable[[], None]) -> int:
-    """Call ``callback`` if the build is interrupted; returns a token for :func:`unregister`."""
+    """Call ``callback`` if the build is interrupted; returns a token for :func:`unregister`.
+
+    After an interrupt, a worker thread may still be starting a process: it is stopped at
+    once, here.
+    """
     global _next_token  # noqa: PLW0603 - one registry per process, shared by worker threads
     with _lock:
         _next_token += 1
-        _cancels[_next_token] = callback
-        return _next_token
+        if not _cancelled:
+            _cancels[_next_token] = callback
+            return _next_token
+    with contextlib.suppress(Exception):
+        callback()
+    return _next_token
 
 
 def unregister(token: int) -> None:
@@ -42,7 +58,9 @@ def unregister(token: int) -> None:
 
 def cancel_all() -> None:
     """Stop every process and container still registered; errors of one never stop the rest."""
+    global _cancelled  # noqa: PLW0603 - read by register_cancel
     with _lock:
+        _cancelled = True
         callbacks = list(_cancels.values())
         _cancels.clear()
     for callback in callbacks:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,7 @@ from gadgetbuild.cache import BuildCache, cache_key
 from gadgetbuild.compress import CODECS, compress_all
 from gadgetbuild.context import build_context
 from gadgetbuild.errors import CompileError, FailureError
-from gadgetbuild.interrupts import cancel_all, handle_signals
+from gadgetbuild.interrupts import begin_run, cancel_all, handle_signals
 from gadgetbuild.manifest import (
     MANIFEST_NAME,
     ArtifactRecord,
@@ -114,10 +115,14 @@ def build_all(
     staging: Path,
 ) -> tuple[ArtifactRecord, ...]:
     """Every artifact on a pool of ``options.jobs`` threads; records in the plan's order."""
+    gates = {name: WarmUpGate() for name in toolchains}
+    begin_run()
 
     def one(artifact: Artifact) -> ArtifactRecord:
-        provisioned = toolchains[artifact.toolchain.name]
-        record = build_artifact(artifact, provisioned, contract, options, staging)
+        name = artifact.toolchain.name
+        record = build_artifact(
+            artifact, toolchains[name], contract, options, staging, gate=gates[name]
+        )
         options.on_event(StageEvent(artifact, "done", record))
         return record
 
@@ -140,6 +145,8 @@ def build_artifact(
     contract: AbiContract,
     options: BuildOptions,
     staging: Path,
+    *,
+    gate: WarmUpGate | None = None,
 ) -> ArtifactRecord:
     """Run one artifact through every stage; a failure becomes a `failed` record, never a raise."""
     if isinstance(provisioned, Unavailable):
@@ -155,13 +162,40 @@ def build_artifact(
             reason=provisioned.message,
         )
 
-    stages = Stages(artifact, provisioned, contract, options, staging)
+    stages = Stages(artifact, provisioned, contract, options, staging, gate=gate or WarmUpGate())
     try:
         return stages.run()
     except CompileError as exc:
         return stages.failed(exc.message, compiler_output=exc.output)
     except FailureError as exc:
         return stages.failed(exc.headline())
+
+
+class WarmUpGate:
+    """Holds a toolchain's other compiles back until its first one has ended.
+
+    A cold Go build spends most of its time compiling the standard library into the
+    compiler's cache, on both cores; two cold compiles at once would each do that work.
+    After the first, the others find the cache warm and overlap with each other's
+    post-compile stages.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._taken = False
+        self._first_done = threading.Event()
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._lock:
+            first, self._taken = not self._taken, True
+        if not first:
+            self._first_done.wait()
+        try:
+            yield
+        finally:
+            if first:
+                self._first_done.set()
 
 
 @dataclass(slots=True)
@@ -171,6 +205,7 @@ class Stages:
     contract: AbiContract
     options: BuildOptions
     staging: Path
+    gate: WarmUpGate
     timings: dict[str, float] = field(default_factory=dict)
     violations: list[ViolationRecord] = field(default_factory=list)
     source_hash: str | None = None
@@ -195,7 +230,7 @@ class Stages:
             work = Path(tmp)
             raw_path, stripped_path = work / "raw.wasm", work / "stripped.wasm"
 
-            with self.stage("compile"):
+            with self.gate.turn(), self.stage("compile"):
                 self.compiler.compile(self.artifact.gadget_dir, context, raw_path)
 
             raw = raw_path.read_bytes()
