@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 
+from gadgetbuild.toolchains.engine import (
+    MANAGED_LABEL,
+    RUN_ID_ENV,
+    RUN_LABEL,
+    TOOLCHAIN_LABEL,
+    NoEngine,
+    connect_engine,
+    remove_container,
+)
 from gadgetbuild.wasm.tools import assemble
 
 IG_IMPORTS = """
@@ -214,3 +225,29 @@ def mini_repo(tmp_path: Path) -> MiniRepo:
     toolchains.mkdir()
     (toolchains / "go-1.24.toml").write_text((REPO / "toolchains" / "go-1.24.toml").read_text())
     return MiniRepo(tmp_path, gadgets, toolchains, tmp_path / "artifacts")
+
+
+# Every run of this session, in process or in a subprocess it starts, carries one run id: its end
+# can then check that no container of ours outlived the tests, on an engine others may share.
+SESSION_RUN_ID = f"pytest-{uuid.uuid4().hex[:12]}"
+os.environ[RUN_ID_ENV] = SESSION_RUN_ID
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Fail the session when a container of its runs remains (and remove it for the next)."""
+    engine = connect_engine()
+    if isinstance(engine, NoEngine):
+        return
+
+    labels = [MANAGED_LABEL, f"{RUN_LABEL}={SESSION_RUN_ID}"]
+    left = engine.client.containers.list(all=True, filters={"label": labels})
+    for container in left:
+        remove_container(container)
+    engine.client.close()
+    if left:
+        names = ", ".join(f"{c.short_id} ({c.labels.get(TOOLCHAIN_LABEL)})" for c in left)
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write("\n")  # the progress line may still be open
+            reporter.write_line(f"containers left behind by this session: {names}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -12,8 +12,11 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import socket
+import subprocess
+import sys
 import tarfile
 import threading
 import time
@@ -24,18 +27,22 @@ from typing import Any
 import docker
 import pytest
 
+from conftest import MiniRepo
 from gadgetbuild.cli import main
 from gadgetbuild.context import build_context
-from gadgetbuild.errors import CompileError
+from gadgetbuild.errors import CompileError, EnvironmentUnavailableError
 from gadgetbuild.paths import cache_dir
 from gadgetbuild.specs import ToolchainSpec, load_toolchain
 from gadgetbuild.toolchains import Unavailable
+from gadgetbuild.toolchains import engine as engine_module
 from gadgetbuild.toolchains.docker import DockerCompiler, container_env, provision_docker
 from gadgetbuild.toolchains.engine import (
     LIVE,
     MANAGED_LABEL,
     MEMORY_LIMIT,
+    PID_LABEL,
     PIDS_LIMIT,
+    ROLE_LABEL,
     TOOLCHAIN_LABEL,
     ContainerRequest,
     Engine,
@@ -74,15 +81,16 @@ def docker_client() -> Iterator[docker.DockerClient]:
             pytest.fail(f"{REQUIRE_ENV}=1 but {engine.reason}")
         pytest.skip(engine.reason)
 
-    remove_test_leftovers(engine.client)
+    remove_test_leftovers(engine.client, containers=True)
     yield engine.client
-    remove_test_leftovers(engine.client)
+    # Containers stay: the session's last check (conftest.py) must see any the code left.
+    remove_test_leftovers(engine.client, containers=False)
     engine.client.close()
 
 
-def remove_test_leftovers(client: docker.DockerClient) -> None:
+def remove_test_leftovers(client: docker.DockerClient, *, containers: bool) -> None:
     for container in client.containers.list(all=True, filters={"label": MANAGED_LABEL}):
-        if container.labels.get(TOOLCHAIN_LABEL, "").startswith(PREFIX):
+        if containers and container.labels.get(TOOLCHAIN_LABEL, "").startswith(PREFIX):
             remove_container(container)
     for image in client.images.list():
         if any(t.startswith((f"gadgetbuild/{PREFIX}", NO_REGISTRY)) for t in image.tags):
@@ -437,6 +445,185 @@ def test_toolchains_command_reports_the_offline_image(
     assert LIVE.remove_all() == 0
 
 
+# Faults: a stand-in compiler that sleeps or takes memory, a run killed with SIGKILL, bad archives.
+
+HELPER_GO = """package main
+
+import (
+	"os"
+	"time"
+)
+
+// "hog" takes memory until the kernel stops it, or 8 GiB so that a missing limit cannot take
+// the host; anything else sleeps past any test.
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "hog" {
+		var kept [][]byte
+		for i := 0; i < 512; i++ {
+			block := make([]byte, 16<<20)
+			for j := 0; j < len(block); j += 4096 {
+				block[j] = 1
+			}
+			kept = append(kept, block)
+		}
+		println(len(kept))
+		os.Exit(3)
+	}
+	time.Sleep(10 * time.Minute)
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def helper(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A static Linux program built with the local Go: a compiler the scratch image can run."""
+    local = provision_local(GO)
+    assert isinstance(local, LocalCompiler), local
+    folder = tmp_path_factory.mktemp("helper")
+    (folder / "go.mod").write_text("module helper\n\ngo 1.24\n")
+    (folder / "main.go").write_text(HELPER_GO)
+    # The host's own platform, which a local engine shares: not the spec's wasip1.
+    env = {k: v for k, v in local.env.items() if k not in {"GOOS", "GOARCH"}}
+    argv = [str(local.executable), "build", "-o", "gbhelper", "."]
+    subprocess.run(argv, cwd=folder, env=env, check=True, capture_output=True, timeout=300)
+    return folder / "gbhelper"
+
+
+def gadget_with_helper(root: Path, helper: Path) -> Path:
+    gadget = write_gadget(root)
+    (gadget / "gadget.toml").write_text('name = "sample"\ndescription = "A test gadget."\n')
+    shutil.copy2(helper, gadget / helper.name)
+    return gadget
+
+
+def with_argv(compiler: DockerCompiler, argv: list[str]) -> DockerCompiler:
+    build = compiler.spec.build.model_copy(update={"argv": argv})
+    spec = compiler.spec.model_copy(update={"build": build})
+    return DockerCompiler(spec, compiler.engine, compiler.image, compiler.owner, compiler.identity)
+
+
+@docker_only
+def test_compile_killed_for_memory_fails_with_the_cause(
+    docker_client: docker.DockerClient,
+    go_docker: DockerCompiler,
+    helper: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gadget = gadget_with_helper(tmp_path / "src", helper)
+    monkeypatch.setattr(engine_module, "MEMORY_LIMIT", 64 * 1024**2)
+    compiler = with_argv(go_docker, ["./gbhelper", "hog", "{output}"])
+
+    with pytest.raises(CompileError) as caught:
+        compiler.compile(gadget, build_context(gadget), tmp_path / "out.wasm")
+
+    assert caught.value.message.startswith("the compile was killed for memory (OOMKilled)")
+    assert "limit of 64 MiB" in caught.value.message
+    assert our_containers(docker_client, go_docker.spec) == []
+
+
+def write_toolchain(folder: Path, name: str, argv: list[str] | None = None) -> Path:
+    """The Go spec under ``name``, with another compile command when ``argv`` is given."""
+    text = (TOOLCHAINS / "go-1.24.toml").read_text().replace('"go-1.24"', f'"{name}"')
+    if argv is not None:
+        text = re.sub(
+            r"^argv = \[.*?\]", f"argv = {json.dumps(argv)}", text, count=1, flags=re.M | re.S
+        )
+    folder.mkdir()
+    (folder / f"{name}.toml").write_text(text)
+    return folder
+
+
+def running_compile(client: docker.DockerClient, pid: int, timeout_s: float = 120) -> str:
+    """The id of the compile container process ``pid`` runs, once it runs."""
+    labels = [f"{PID_LABEL}={pid}", f"{ROLE_LABEL}=compile"]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = client.containers.list(filters={"label": labels, "status": "running"})
+        if found:
+            return found[0].id or ""
+        time.sleep(0.2)
+    pytest.fail(f"process {pid} ran no compile container within {timeout_s:g} s")
+
+
+@docker_only
+def test_next_run_removes_the_container_of_a_run_killed_with_sigkill(
+    docker_client: docker.DockerClient, go_docker: DockerCompiler, helper: Path, tmp_path: Path
+) -> None:
+    gadget_with_helper(tmp_path / "gadgets", helper)
+    name = go_docker.spec.name
+    sleeping = write_toolchain(tmp_path / "slow", name, ["./gbhelper", "sleep", "{output}"])
+    normal = write_toolchain(tmp_path / "normal", name)
+
+    def build(toolchains: Path) -> list[str]:
+        options = ["--toolchains-dir", str(toolchains), "--out", str(tmp_path / "artifacts")]
+        gadgets = ["--gadgets-dir", str(tmp_path / "gadgets")]
+        return [
+            sys.executable,
+            "-m",
+            "gadgetbuild",
+            "build",
+            *gadgets,
+            *options,
+            "--backend",
+            "docker",
+        ]
+
+    killed = subprocess.Popen(build(sleeping), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        leftover = running_compile(docker_client, killed.pid)
+    finally:
+        killed.kill()  # SIGKILL: no handler of the build runs
+        killed.wait()
+    assert docker_client.containers.get(leftover).status == "running"
+
+    # Wide enough for the message on one line.
+    done = subprocess.run(
+        build(normal),
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "300"},
+        timeout=600,
+    )
+
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stderr.split())
+    assert f"removed container {leftover[:12]} ({name}, compile) left by run" in said
+    assert f"(pid {killed.pid}), which is gone" in said
+    with pytest.raises(docker.errors.NotFound):
+        docker_client.containers.get(leftover)
+
+
+@docker_only
+@pytest.mark.parametrize(
+    ("content", "cause"),
+    [(None, "does not exist"), (b"not a tar archive\n" * 64, "could not be loaded: ")],
+    ids=["missing", "corrupt"],
+)
+def test_bad_archive_makes_the_toolchain_unavailable_with_path_and_cause(
+    docker_client: docker.DockerClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    content: bytes | None,
+    cause: str,
+) -> None:
+    image = TINYGO.image.model_copy(update={"ref": f"{NO_REGISTRY}/archive@{DIGEST}"})
+    spec = variant(TINYGO, "archive", image=image)
+    archive = tmp_path / "image.tar"
+    if content is not None:
+        archive.write_bytes(content)
+    monkeypatch.setenv(archive_env_var(spec), str(archive))
+
+    provisioned = provision_docker(spec, engine_of(docker_client), TOOLCHAINS)
+
+    assert isinstance(provisioned, Unavailable)
+    load = next(p for p in provisioned.reason.split("; ") if p.startswith("load: "))
+    said = load.removeprefix(f"load: the image archive {archive} ")
+    assert said.startswith(cause), load
+    assert content is None or said.removeprefix(cause).strip(), "the engine's cause is missing"
+
+
 # No engine: DOCKER_HOST names a unix socket nobody listens on.
 
 
@@ -450,16 +637,13 @@ def dead_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return host
 
 
-def test_docker_backend_without_engine_makes_every_toolchain_unavailable(
-    dead_engine: str,
-) -> None:
-    provisioned = provision_toolchains({GO.name: GO, TINYGO.name: TINYGO}, "docker")
+def test_docker_backend_without_engine_is_an_environment_error(dead_engine: str) -> None:
+    with pytest.raises(EnvironmentUnavailableError) as caught:
+        provision_toolchains({GO.name: GO, TINYGO.name: TINYGO}, "docker")
 
-    for result in provisioned.values():
-        assert isinstance(result, Unavailable)
-        assert result.backend == "docker"
-        assert result.reason.startswith(f"no Docker engine answers at {dead_engine}: ")
-        assert "DOCKER_HOST" in result.fix
+    assert caught.value.exit_status == 3
+    assert caught.value.message.startswith(f"no Docker engine answers at {dead_engine}: ")
+    assert "DOCKER_HOST" in caught.value.hint
 
 
 def test_auto_falls_back_to_local_then_reports_both_reasons(dead_engine: str) -> None:
@@ -476,13 +660,22 @@ def test_auto_falls_back_to_local_then_reports_both_reasons(dead_engine: str) ->
     assert "; local: no `tinygo` on PATH" in tinygo.reason
 
 
-def test_toolchains_command_strict_exits_3_without_engine(
+def test_toolchains_command_exits_3_without_engine(
     dead_engine: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = ["toolchains", "--toolchains-dir", str(TOOLCHAINS), "--backend", "docker"]
+    args = ["toolchains", "--toolchains-dir", str(TOOLCHAINS), "--backend", "docker", "--json"]
 
-    assert main([*args, "--json"]) == 0
-    records = json.loads(capsys.readouterr().out)
-    assert {r["status"] for r in records} == {"unavailable"}
-    assert all(dead_engine in r["reason"] for r in records)
-    assert main([*args, "--strict"]) == 3
+    assert main(args) == 3
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"no Docker engine answers at {dead_engine}" in " ".join(err.split())
+
+
+def test_build_with_docker_backend_exits_3_without_engine_before_building(
+    dead_engine: str, mini_repo: MiniRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = mini_repo.build_args("--backend", "docker")
+
+    assert main(args) == 3
+    assert f"no Docker engine answers at {dead_engine}" in " ".join(capsys.readouterr().err.split())
+    assert not mini_repo.out.exists()

@@ -27,8 +27,15 @@ from gadgetbuild.toolchains.docker import (
     resolve_owner,
     source_workdir,
 )
-from gadgetbuild.toolchains.engine import NoEngine, numeric_user, tmpfs_mounts
-from gadgetbuild.toolchains.images import Pin, archive_env_var, archive_path
+from gadgetbuild.toolchains.engine import Engine, NoEngine, numeric_user, tmpfs_mounts
+from gadgetbuild.toolchains.images import (
+    ImageRequest,
+    Pin,
+    StepOutcome,
+    archive_env_var,
+    archive_path,
+    load_image_archive,
+)
 from gadgetbuild.toolchains.offline import (
     RECIPE_LABEL,
     WHEEL_LABEL,
@@ -115,6 +122,24 @@ def test_archive_from_env_wins_over_spec_relative_to_toolchains_dir(
 
     monkeypatch.setenv(archive_env_var(spec), "/elsewhere/t.tar")
     assert archive_path(spec, tmp_path) == Path("/elsewhere/t.tar")
+
+
+@pytest.mark.parametrize(("make", "problem"), [(False, "does not exist"), (True, "is not a file")])
+def test_archive_that_is_no_file_is_refused_with_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: bool, problem: str
+) -> None:
+    spec = with_image(TINYGO, archive="images/tinygo.tar")
+    monkeypatch.delenv(archive_env_var(spec), raising=False)
+    if make:
+        (tmp_path / "images" / "tinygo.tar").mkdir(parents=True)
+    # The step stops before it asks the engine anything.
+    request = ImageRequest(cast(Engine, None), spec, tmp_path)
+
+    outcome = load_image_archive(request)
+
+    assert outcome == StepOutcome(
+        "load", ok=False, detail=f"the image archive {tmp_path}/images/tinygo.tar {problem}"
+    )
 
 
 def test_tinygo_fix_names_the_three_ways() -> None:

@@ -21,4 +21,8 @@ def run() -> NoReturn:
     signal.signal(signal.SIGINT, _exit)
     from gadgetbuild.cli import main  # noqa: PLC0415 - after the handler, on purpose
 
-    sys.exit(main())
+    status = main()
+    # The work is done and its status known: a signal now, while the interpreter shuts down
+    # with default handlers back, would kill the process and lose that status.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    sys.exit(status)

@@ -13,7 +13,7 @@ Exit status:
   0    everything asked for holds
   1    something failed: a compile, a contract, a check, a gate
   2    nothing ran: the command line or a spec is wrong
-  3    the environment cannot serve: a required toolchain is unavailable
+  3    the environment cannot serve: no engine answers, a required toolchain is missing
   130  interrupted (SIGINT), 143 terminated (SIGTERM)"""
 
 

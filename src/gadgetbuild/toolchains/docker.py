@@ -25,6 +25,7 @@ from gadgetbuild.toolchains import Unavailable, output_tail
 from gadgetbuild.toolchains.engine import (
     ContainerRequest,
     Engine,
+    RunResult,
     build_container,
     copy_in,
     copy_out,
@@ -79,19 +80,24 @@ class DockerCompiler:
         except EngineErrors as exc:
             raise CompileError(f"the Docker engine failed the compile: {short_error(exc)}") from exc
 
-        if result.exit_code is None:
-            raise CompileError(
-                f"the compile ran past its timeout of {self.spec.build.timeout_s:g} s",
-                output=output_tail(result.output),
-            )
-        if result.exit_code != 0 or module is None:
-            raise CompileError(
-                f"{self.spec.build.argv[0]} exited with status {result.exit_code}"
-                + ("" if result.exit_code else f" but wrote no {OUTPUT_PATH}"),
-                output=output_tail(result.output),
-            )
+        if module is None or result.exit_code != 0 or result.oom_killed:
+            raise CompileError(self.failure(result), output=output_tail(result.output))
         # Written by this process, so the module belongs to whoever ran the build.
         output.write_bytes(module)
+
+    def failure(self, result: RunResult) -> str:
+        """Why a compile gave no module, the engine's causes (timeout, memory) first."""
+        if result.exit_code is None:
+            return f"the compile ran past its timeout of {self.spec.build.timeout_s:g} s"
+        if result.oom_killed:
+            limit = f"{result.memory_limit // 1024**2} MiB" if result.memory_limit else "?"
+            return (
+                f"the compile was killed for memory (OOMKilled): it passed the container's "
+                f"limit of {limit} (exit status {result.exit_code})"
+            )
+        if result.exit_code != 0:
+            return f"{self.spec.build.argv[0]} exited with status {result.exit_code}"
+        return f"{self.spec.build.argv[0]} exited with status 0 but wrote no {OUTPUT_PATH}"
 
 
 def container_env(spec: ToolchainSpec) -> dict[str, str]:

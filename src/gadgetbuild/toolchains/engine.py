@@ -10,11 +10,14 @@ from __future__ import annotations
 import atexit
 import io
 import os
+import socket
 import tarfile
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 
 import docker
 import requests
@@ -31,6 +34,15 @@ CONTAINER_TMP = "/tmp"  # noqa: S108
 MANAGED_LABEL = "io.gadgetbuild.managed"
 TOOLCHAIN_LABEL = "io.gadgetbuild.toolchain"
 ROLE_LABEL = "io.gadgetbuild.role"
+# A container also names the process that made it, so the next run can tell one left by a run
+# killed with SIGKILL (no handler ran) from one of a build still running (``leftovers.py``).
+HOST_LABEL = "io.gadgetbuild.host"
+PID_LABEL = "io.gadgetbuild.pid"
+# The process's start time (clock ticks since boot): a pid reused by another process differs.
+STARTED_LABEL = "io.gadgetbuild.pid-started"
+RUN_LABEL = "io.gadgetbuild.run"
+# A CI job (or a test session) may name its runs, to find every container they made.
+RUN_ID_ENV = "GADGETBUILD_RUN_ID"
 
 # A dead or distant engine must fail `gadgetbuild` quickly; builds and image loads then get the
 # long timeout, since the engine answers them only when done.
@@ -98,6 +110,38 @@ def short_error(exc: BaseException) -> str:
 
 def managed_labels(spec: ToolchainSpec, role: str) -> dict[str, str]:
     return {MANAGED_LABEL: "1", TOOLCHAIN_LABEL: spec.name, ROLE_LABEL: role}
+
+
+_RUN_ID = uuid.uuid4().hex[:12]
+
+
+def run_id() -> str:
+    return os.environ.get(RUN_ID_ENV) or _RUN_ID
+
+
+def owner_labels() -> dict[str, str]:
+    """Who made a container: this host, this process (and when it started), this run."""
+    pid = os.getpid()
+    return {
+        HOST_LABEL: socket.gethostname(),
+        PID_LABEL: str(pid),
+        STARTED_LABEL: process_start(pid) or "",
+        RUN_LABEL: run_id(),
+    }
+
+
+def process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot, from Linux's /proc; None elsewhere
+    or when the process is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+
+    # Field 22 of proc(5); the name (field 2) may hold spaces and parentheses, so count from
+    # the last ')'.
+    fields = stat.rpartition(")")[2].split()
+    return fields[19] if len(fields) > 19 else None
 
 
 class LiveContainers:
@@ -201,7 +245,7 @@ def create_container(engine: Engine, request: ContainerRequest) -> Container:
         user=spec.image.user,
         working_dir=request.workdir,
         environment=request.env,
-        labels=managed_labels(spec, request.role),
+        labels={**managed_labels(spec, request.role), **owner_labels()},
         network_mode="none",
         cap_drop=["ALL"],
         security_opt=["no-new-privileges"],
@@ -232,6 +276,10 @@ def build_container(engine: Engine, request: ContainerRequest) -> Iterator[Conta
 class RunResult:
     exit_code: int | None  # None: killed at the timeout
     output: str
+    # The kernel killed a process of the container at its memory limit (the engine's own view):
+    # the main process then dies of SIGKILL, or a compiler it started does and it exits 1.
+    oom_killed: bool = False
+    memory_limit: int | None = None
 
 
 def run_to_end(container: Container, timeout_s: float) -> RunResult:
@@ -245,7 +293,14 @@ def run_to_end(container: Container, timeout_s: float) -> RunResult:
             container.kill()
         return RunResult(None, read_logs(container))
 
-    return RunResult(int(status["StatusCode"]), read_logs(container))
+    container.reload()
+    state, host = container.attrs.get("State") or {}, container.attrs.get("HostConfig") or {}
+    return RunResult(
+        int(status["StatusCode"]),
+        read_logs(container),
+        oom_killed=bool(state.get("OOMKilled")),
+        memory_limit=host.get("Memory") or None,
+    )
 
 
 def read_logs(container: Container) -> str:

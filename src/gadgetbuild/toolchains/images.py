@@ -236,10 +236,17 @@ def load_image_archive(request: ImageRequest) -> ProvisionedImage | StepOutcome:
         detail = f"no image archive named (set {archive_env_var(spec)} or image.archive)"
         return StepOutcome("load", ok=False, detail=detail)
     if not path.is_file():
-        return StepOutcome("load", ok=False, detail=f"the image archive {path} does not exist")
+        problem = "is not a file" if path.exists() else "does not exist"
+        return StepOutcome("load", ok=False, detail=f"the image archive {path} {problem}")
 
-    with path.open("rb") as data:
-        loaded = request.engine.client.images.load(data)
+    try:
+        with path.open("rb") as data:
+            loaded = request.engine.client.images.load(data)
+    except (DockerException, OSError) as exc:
+        # A truncated or foreign file: the engine's own words say what is wrong with it.
+        detail = f"the image archive {path} could not be loaded: {short_error(exc)}"
+        return StepOutcome("load", ok=False, detail=detail)
+
     for image in loaded:
         if pin.matches(image):
             return accepted(request, image, "loaded")

@@ -2,7 +2,8 @@
 the user chose.
 
 - ``local``: the compiler of this machine only;
-- ``docker``: the engine the environment names only; with none, every toolchain is unavailable;
+- ``docker``: the engine the environment names only; with none, nothing can be built there, and
+  :class:`EnvironmentUnavailableError` (exit 3) says so before anything builds;
 - ``auto``: per toolchain, Docker when an engine answers and the image can be provisioned, else
   the local compiler, else unavailable with both reasons.
 """
@@ -15,10 +16,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gadgetbuild.errors import EnvironmentUnavailableError
 from gadgetbuild.specs import ToolchainSpec
 from gadgetbuild.toolchains import Compiler, Unavailable
 from gadgetbuild.toolchains.docker import DockerCompiler, provision_docker
 from gadgetbuild.toolchains.engine import Engine, NoEngine, connect_engine
+from gadgetbuild.toolchains.leftovers import remove_leftovers
 from gadgetbuild.toolchains.local import LocalCompiler, provision_local
 
 BackendChoice = Literal["auto", "docker", "local"]
@@ -34,13 +37,23 @@ def provision_toolchains(
     toolchains_dir: Path = Path("toolchains"),
 ) -> dict[str, Provisioned]:
     """Each toolchain as a compiler, or unavailable with the reason; ``toolchains_dir`` anchors
-    the specs' relative paths (``image.archive``)."""
+    the specs' relative paths (``image.archive``). Containers left by a killed run on this host
+    are removed first, each with a warning.
+
+    Raises EnvironmentUnavailableError: ``docker`` asked for and no engine answers.
+    """
     if backend == "local":
         return {name: provision_local(spec) for name, spec in specs.items()}
 
     engine = connect_engine()
     if isinstance(engine, NoEngine):
+        if backend == "docker":
+            raise EnvironmentUnavailableError(engine.reason, hint=engine.fix)
         log.debug("%s", engine.reason)
+    else:
+        for leftover in remove_leftovers(engine):
+            log.warning("%s", leftover)
+
     if backend == "docker":
         return {
             name: provision_in_docker(spec, engine, toolchains_dir) for name, spec in specs.items()
