@@ -313,6 +313,25 @@ def build_tiny_image(client: docker.DockerClient, dockerfile: str, tag: str) -> 
 
 
 @docker_only
+def test_pull_by_digest_is_tried_unless_no_pull_is_set(
+    docker_client: docker.DockerClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = TINYGO.image.model_copy(update={"ref": f"{NO_REGISTRY}/absent@{DIGEST}"})
+    spec = variant(TINYGO, "absent", image=image)
+    monkeypatch.delenv("GADGETBUILD_NO_PULL")
+
+    tried = provision_docker(spec, engine_of(docker_client), TOOLCHAINS)
+    monkeypatch.setenv("GADGETBUILD_NO_PULL", "1")
+    skipped = provision_docker(spec, engine_of(docker_client), TOOLCHAINS)
+
+    assert isinstance(tried, Unavailable)
+    assert isinstance(skipped, Unavailable)
+    assert "pull: " in tried.reason
+    assert "skipped" not in tried.reason.split("pull: ")[1].split(";")[0]
+    assert "pull: skipped: GADGETBUILD_NO_PULL is set" in skipped.reason
+
+
+@docker_only
 def test_image_under_the_pinned_name_with_another_digest_is_refused(
     docker_client: docker.DockerClient,
 ) -> None:
