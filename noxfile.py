@@ -46,7 +46,8 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """The performance figures of the README (run `nox -s build` first)."""
-    session.install("-e", ".")
+    session.install("-e", ".[bench]")
     session.run("python", "benchmarks/stages.py", *session.posargs)
+    session.run("gadgetbuild", "bench")
     session.run("python", "benchmarks/inspect_commands.py")
     session.run("python", "benchmarks/rebuild.py")

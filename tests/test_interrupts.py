@@ -39,7 +39,8 @@ def test_interrupted_build_leaves_a_verified_folder(
 ) -> None:
     assert main(mini_repo.build_args()) == 0
     for name in ("alpha", "beta"):
-        (mini_repo.gadgets / name / "main.go").write_text(MINI_GADGET % 1)
+        # A changed source that still passes the smoke stage: gadgetInit returns 0.
+        (mini_repo.gadgets / name / "main.go").write_text(MINI_GADGET % 0 + "\n// changed\n")
 
     build = start_build(mini_repo)
     time.sleep(delay)

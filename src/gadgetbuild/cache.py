@@ -29,9 +29,18 @@ RECORD_NAME = "record.json"
 
 
 def cache_key(
-    artifact: Artifact, record_identity: dict[str, object], source_hash: str, contract: AbiContract
+    artifact: Artifact,
+    record_identity: dict[str, object],
+    source_hash: str,
+    contract: AbiContract,
+    *,
+    smoke: bool = True,
 ) -> str:
-    """sha256 of every input of the artifact, as canonical JSON."""
+    """sha256 of every input of the artifact, as canonical JSON.
+
+    ``smoke`` is part of it: a record built with ``--no-smoke`` holds no smoke result, so
+    a build that runs the smoke stage must not take it from the cache.
+    """
     build = artifact.toolchain.build
     inputs = {
         "format": CACHE_FORMAT,
@@ -44,6 +53,7 @@ def cache_key(
         "cache_env": sorted(build.cache_env),
         "contract": contract.model_dump(mode="json"),
         "codecs": [(c.codec, c.level) for c in CODECS],
+        "smoke": smoke,
     }
     text = json.dumps(inputs, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

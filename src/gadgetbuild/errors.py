@@ -99,6 +99,33 @@ class CompileError(FailureError):
         self.output = output
 
 
+class GadgetRunError(FailureError):
+    """A gadget failed in the runtime: a trap, a non-zero lifecycle result, a wrong output.
+
+    ``export`` is the export that was running (None outside one), ``event`` the index of
+    the event being delivered, and ``data_source`` its data source.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        export: str | None = None,
+        event: int | None = None,
+        data_source: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.export = export
+        self.event = event
+        self.data_source = data_source
+
+    def headline(self) -> str:
+        where = self.export or ""
+        if self.event is not None:
+            where += f" on event #{self.event} of '{self.data_source}'"
+        return f"{where}: {self.message}" if where else self.message
+
+
 class ToolchainUnavailableError(GadgetbuildError):
     """A toolchain cannot be provisioned here; its artifacts are recorded as `unavailable`."""
 

@@ -83,6 +83,24 @@ class ToolchainIdentity(Record):
     executable: str | None = Field(None, description="The compiler's path (local backend).")
 
 
+class SmokeRecord(Record):
+    """The smoke stage's run of the stripped module on the gadget's scenario."""
+
+    passed: bool
+    runtime: str = Field(description="The runtime and its version, such as `wasmtime 50.0.1`.")
+    exports_run: list[str] = Field(
+        default_factory=list, description="The exports called, in order, each once."
+    )
+    events: int = Field(0, ge=0, description="Events delivered to `dataSourceCallback`.")
+    checks: int = Field(0, ge=0, description="Expectations of the scenario that held.")
+    logs: int = Field(0, ge=0, description="Log records the gadget produced.")
+    memory_pages: int | None = Field(None, description="Linear memory at the end, in pages.")
+    failure: str | None = Field(None, description="What failed, where the run stopped.")
+    export: str | None = Field(None, description="The export running when it failed.")
+    event: int | None = Field(None, description="The index of the event it failed on.")
+    data_source: str | None = Field(None, description="That event's data source.")
+
+
 class ArtifactRecord(Record):
     gadget: str
     toolchain: ToolchainIdentity
@@ -102,6 +120,9 @@ class ArtifactRecord(Record):
     memory_pages: int | None = Field(None, description="Initial linear memory, 64 KiB pages.")
     abi_version: int | None = None
     min_host: str | None = Field(None, description="The oldest host release that can load it.")
+    smoke: SmokeRecord | None = Field(
+        None, description="The smoke run in a real runtime; absent when skipped (--no-smoke)."
+    )
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
     @property

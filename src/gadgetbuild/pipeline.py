@@ -1,6 +1,6 @@
 """The build: every artifact of the plan through the same stages, then one manifest.
 
-compile -> inspect -> validate -> strip -> validate again -> compress -> record
+compile -> inspect -> validate -> strip -> validate again -> smoke -> compress -> record
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from gadgetbuild import __version__
 from gadgetbuild.cache import BuildCache, cache_key
 from gadgetbuild.compress import CODECS, compress_all
 from gadgetbuild.context import build_context
-from gadgetbuild.errors import CompileError, FailureError
+from gadgetbuild.errors import CompileError, FailureError, GadgetRunError
 from gadgetbuild.interrupts import begin_run, cancel_all, handle_signals
 from gadgetbuild.manifest import (
     MANIFEST_NAME,
@@ -29,6 +29,7 @@ from gadgetbuild.manifest import (
     CompressedFile,
     FileRecord,
     Manifest,
+    SmokeRecord,
     ToolchainIdentity,
     ViolationRecord,
     merge_records,
@@ -71,6 +72,7 @@ class BuildOptions:
     on_event: EventSink = field(default=lambda _event: None)
     cache: BuildCache | None = None
     wait: bool = True
+    smoke: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +211,7 @@ class Stages:
     timings: dict[str, float] = field(default_factory=dict)
     violations: list[ViolationRecord] = field(default_factory=list)
     source_hash: str | None = None
+    smoke_record: SmokeRecord | None = None
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -245,6 +248,10 @@ class Stages:
                 stripped = stripped_path.read_bytes()
                 self.check_stripped(stripped_path, stripped, info)
 
+            if self.options.smoke:
+                with self.stage("smoke"):
+                    self.smoke(stripped)
+
             with self.stage("compress"):
                 packed = compress_all(stripped)
 
@@ -260,7 +267,13 @@ class Stages:
         identity = self.compiler.identity.model_dump(
             mode="json", exclude={"executable", "compiler"}
         )
-        return cache_key(self.artifact, identity, self.source_hash or "", self.contract)
+        return cache_key(
+            self.artifact,
+            identity,
+            self.source_hash or "",
+            self.contract,
+            smoke=self.options.smoke,
+        )
 
     def validate(self, path: Path, info: ModuleInfo) -> None:
         validate(path)
@@ -275,6 +288,24 @@ class Stages:
         if interface_of(read_module(data, path=path)) != interface_of(raw_info):
             msg = "stripping changed the module's imports or exports"
             raise FailureError(msg)
+
+    def smoke(self, stripped: bytes) -> None:
+        # Imported here: wasmtime loads only for builds that run the module.
+        from gadgetbuild.runtime.instance import runtime_name  # noqa: PLC0415
+        from gadgetbuild.runtime.smoke import run_smoke  # noqa: PLC0415
+
+        try:
+            self.smoke_record = run_smoke(stripped, self.artifact.gadget.smoke)
+        except GadgetRunError as exc:
+            self.smoke_record = SmokeRecord(
+                passed=False,
+                runtime=runtime_name(),
+                failure=exc.message,
+                export=exc.export,
+                event=exc.event,
+                data_source=exc.data_source,
+            )
+            raise FailureError(f"smoke: {exc.headline()}") from exc
 
     def write_outputs(
         self, target: Path, gadget: str, raw: bytes, stripped: bytes, packed: dict[str, bytes]
@@ -310,6 +341,7 @@ class Stages:
             memory_pages=described.memory_pages,
             abi_version=self.contract.abi_version,
             min_host=self.contract.min_host,
+            smoke=self.smoke_record,
             timings_ms=self.timings,
         )
 
@@ -322,6 +354,7 @@ class Stages:
             violations=self.violations,
             compiler_output=compiler_output,
             source_hash=self.source_hash,
+            smoke=self.smoke_record,
             timings_ms=self.timings,
         )
 

@@ -9,6 +9,7 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gadgetbuild.errors import SpecError
+from gadgetbuild.scenario import SmokeSpec
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9.-]*$"
 DIGEST_PATTERN = r"^[^@\s]+@sha256:[0-9a-f]{64}$|^sha256:[0-9a-f]{64}$"
@@ -39,6 +40,10 @@ class GadgetSpec(SpecModel):
     )
     params: dict[str, ParamSpec] = Field(
         default_factory=dict, description="Parameters the gadget reads, by key."
+    )
+    smoke: SmokeSpec = Field(
+        default_factory=SmokeSpec,
+        description="The scenario the smoke stage runs in a real runtime, and what it checks.",
     )
 
 

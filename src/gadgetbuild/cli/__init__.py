@@ -7,6 +7,7 @@ import sys
 import click
 
 from gadgetbuild import render
+from gadgetbuild.cli import bench as _bench  # noqa: F401  (registers its command)
 from gadgetbuild.cli import build as _build  # noqa: F401  (registers its commands)
 from gadgetbuild.cli import inspect as _inspect  # noqa: F401  (registers its commands)
 from gadgetbuild.cli import maintain as _maintain  # noqa: F401  (registers its commands)

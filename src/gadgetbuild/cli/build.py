@@ -60,6 +60,11 @@ log = logging.getLogger("gadgetbuild")
 )
 @click.option("--no-cache", is_flag=True, help="Rebuild every artifact; the cache is not read.")
 @click.option(
+    "--no-smoke",
+    is_flag=True,
+    help="Skip the smoke stage: the modules are not run in wasmtime on their scenario.",
+)
+@click.option(
     "--no-wait", is_flag=True, help="Fail at once when another build holds the artifacts folder."
 )
 @click.option("--strict", is_flag=True, help="An unavailable toolchain is an error (exit 3).")
@@ -74,6 +79,7 @@ def build(
     jobs: int,
     backend: BackendChoice,
     no_cache: bool,
+    no_smoke: bool,
     no_wait: bool,
     strict: bool,
     as_json: bool,
@@ -103,6 +109,7 @@ def build(
             on_event=progress.on_event,
             cache=None if no_cache else BuildCache.default(),
             wait=not no_wait,
+            smoke=not no_smoke,
         )
         result = run_build(plan, provisioned, options)
 
