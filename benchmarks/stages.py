@@ -25,7 +25,7 @@ from gadgetbuild.manifest import ArtifactStatus, read_manifest
 from gadgetbuild.wasm import check_contract, load_contract, read_module, strip, validate
 from gadgetbuild.wasm.tools import wasm_tools_path
 
-LEVELS = {"gzip": (6, 9), "zstd": (3, 10, 19, 22), "brotli": (5, 9, 11)}
+LEVELS = {"gzip": (6, 9), "zstd": (3, 12, 16, 18, 19, 22), "brotli": (5, 9, 11)}
 
 
 def median_ms(action: Callable[[], object], runs: int) -> float:

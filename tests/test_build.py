@@ -185,3 +185,17 @@ def test_strict_makes_an_unavailable_toolchain_exit_3(tmp_path: Path) -> None:
     assert build(*common, "--out", tmp_path / "a") == 0
     assert build(*common, "--out", tmp_path / "b", "--strict") == 3
     assert build(*common, "--out", tmp_path / "c", "--toolchain", "tinygo-0.41") == 3
+
+
+def test_a_relative_out_folder_works_with_the_local_backend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gadgets, toolchains = copy_tree(tmp_path)
+    monkeypatch.chdir(tmp_path)
+
+    status = main(["build", "--gadget", "hello", "--toolchain", "go-1.24", "--backend", "local"])
+
+    assert status == 0
+    assert (tmp_path / "artifacts" / "go-1.24" / "hello.wasm").is_file()
+    assert not list(gadgets.rglob("*.wasm"))
+    assert toolchains.is_dir()

@@ -35,7 +35,8 @@ class LocalCompiler:
 
     def compile(self, gadget_dir: Path, context: BuildContext, output: Path) -> None:
         del context  # the compile reads the sources where they are
-        argv = render_argv(self.spec.build.argv, self.executable, output)
+        # The compile runs in the gadget's folder: a relative output path would land there.
+        argv = render_argv(self.spec.build.argv, self.executable, output.absolute())
         timeout = self.spec.build.timeout_s
         with subprocess.Popen(
             argv,
