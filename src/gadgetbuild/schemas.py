@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Literal, get_args, get_origin
+from types import UnionType
+from typing import Annotated, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -74,18 +75,18 @@ def _nested_model(annotation: object) -> type[BaseModel] | None:
 
 
 def _type_name(annotation: object) -> str:
+    """A type as the reference table shows it: `list of str`, `"go" or "tinygo"`, …"""
     origin = get_origin(annotation)
     args = [a for a in get_args(annotation) if a is not type(None)]
-    if origin is list:
-        return f"list of {_type_name(args[0])}"
-    if origin is dict:
-        return f"table of {_type_name(args[1])}"
     if origin is Literal:
         return " or ".join(f'`"{a}"`' for a in args)
-    if origin is Annotated:
-        return _type_name(args[0])
-    if args and len(args) == 1:
-        return _type_name(args[0])
+    if origin is list or origin is dict:
+        kind = "list" if origin is list else "table"
+        return f"{kind} of {_type_name(args[-1])}"
+    if args and (origin in {Union, UnionType, Annotated}):
+        # Annotated keeps only its type; a union lists each member (None left out above).
+        members = args[:1] if origin is Annotated else args
+        return " or ".join(_type_name(a) for a in members)
     return getattr(annotation, "__name__", str(annotation))
 
 
