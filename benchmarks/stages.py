@@ -90,8 +90,9 @@ def main() -> None:
     args = parser.parse_args()
 
     manifest = read_manifest(args.artifacts / "manifest.json")
-    built = [r for r in manifest.artifacts if r.status is ArtifactStatus.BUILT and r.raw]
-    console = Console()
+    done = {ArtifactStatus.BUILT, ArtifactStatus.CACHED}
+    built = [r for r in manifest.artifacts if r.status in done and r.raw]
+    console = Console(width=140)
 
     stages = Table(title="post-compile stages, ms (median)", title_justify="left")
     for col in (
