@@ -199,3 +199,50 @@ def test_a_relative_out_folder_works_with_the_local_backend(
     assert (tmp_path / "artifacts" / "go-1.24" / "hello.wasm").is_file()
     assert not list(gadgets.rglob("*.wasm"))
     assert toolchains.is_dir()
+
+
+def test_out_folder_that_is_a_file_exits_2(tmp_path: Path) -> None:
+    gadgets, toolchains = copy_tree(tmp_path)
+    (tmp_path / "afile").write_text("x")
+
+    status = build(
+        "--gadgets-dir",
+        gadgets,
+        "--toolchains-dir",
+        toolchains,
+        "--out",
+        tmp_path / "afile",
+        "--backend",
+        "local",
+    )
+
+    assert status == 2
+
+
+def test_a_replace_leading_nowhere_fails_only_its_artifact(tmp_path: Path) -> None:
+    gadgets, toolchains = copy_tree(tmp_path)
+    gomod = gadgets / "hello" / "go.mod"
+    gomod.write_text(gomod.read_text().replace("../_shared/ig", "../_nothere/ig"))
+
+    status = build(
+        "--gadgets-dir",
+        gadgets,
+        "--toolchains-dir",
+        toolchains,
+        "--out",
+        tmp_path / "out",
+        "--toolchain",
+        "go-1.24",
+        "--backend",
+        "local",
+        "--gadget",
+        "hello",
+        "--gadget",
+        "exec-filter",
+    )
+
+    assert status == 1
+    records = {r.gadget: r for r in read_manifest(tmp_path / "out" / "manifest.json").artifacts}
+    assert records["hello"].status is ArtifactStatus.FAILED
+    assert "holds no go.mod" in (records["hello"].reason or "")
+    assert records["exec-filter"].status in {ArtifactStatus.BUILT, ArtifactStatus.CACHED}

@@ -66,3 +66,18 @@ def test_merge_refuses_different_source_revisions(mini_repo: MiniRepo, tmp_path:
     )
 
     assert status == 1
+
+
+def test_merge_refuses_a_path_that_leaves_the_folder(mini_repo: MiniRepo, tmp_path: Path) -> None:
+    first = build_into(mini_repo, tmp_path / "a", "--gadget", "alpha")
+    record = first.artifacts[0]
+    assert record.raw is not None
+    escaping = record.model_copy(update={"raw": record.raw.model_copy(update={"path": "../x"})})
+    evil = tmp_path / "evil" / "manifest.json"
+    write_manifest(first.model_copy(update={"artifacts": [escaping]}), evil)
+    (tmp_path / "x").write_bytes(b"secret")
+
+    status = main(["merge", str(evil), "--out", str(tmp_path / "deep" / "out")])
+
+    assert status == 1
+    assert not (tmp_path / "deep").exists()

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from gadgetbuild.errors import SpecError
-from gadgetbuild.specs import load_gadget, load_toolchain
+from gadgetbuild.specs import discover_gadgets, discover_toolchains, load_gadget, load_toolchain
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -82,3 +82,44 @@ def test_toolchain_argv_needs_output(tmp_path: Path) -> None:
 
     with pytest.raises(SpecError, match="must contain"):
         load_toolchain(path)
+
+
+@pytest.mark.parametrize(
+    ("regex", "message"), [("go(", "not a valid regex"), (r"go\d+", "needs a group")]
+)
+def test_toolchain_version_regex_must_compile_with_a_group(
+    tmp_path: Path, regex: str, message: str
+) -> None:
+    path = tmp_path / "go-1.24.toml"
+    text = (REPO / "toolchains" / "go-1.24.toml").read_text()
+    lines = [
+        f"version_regex = '{regex}'" if ln.startswith("version_regex") else ln
+        for ln in text.splitlines()
+    ]
+    path.write_text("\n".join(lines))
+
+    with pytest.raises(SpecError, match=rf"field 'build\.version_regex'.*{message}"):
+        load_toolchain(path)
+
+
+def test_an_empty_gadgets_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="no gadget"):
+        discover_gadgets(tmp_path)
+
+
+def test_a_go_module_without_gadget_toml_is_refused(tmp_path: Path) -> None:
+    write_gadget(tmp_path / "g", 'name = "g"\ndescription = "d"\n')
+    (tmp_path / "lost").mkdir()
+    (tmp_path / "lost" / "go.mod").write_text("module lost\n")
+    (tmp_path / "_shared").mkdir()
+    (tmp_path / "_shared" / "go.mod").write_text("module shared\n")
+
+    with pytest.raises(SpecError, match=r"no gadget\.toml") as caught:
+        discover_gadgets(tmp_path)
+
+    assert caught.value.path == tmp_path / "lost"
+
+
+def test_an_empty_toolchains_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="no toolchain"):
+        discover_toolchains(tmp_path)

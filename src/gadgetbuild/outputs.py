@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from gadgetbuild.errors import EnvironmentUnavailableError
+from gadgetbuild.errors import EnvironmentUnavailableError, UsageError
 from gadgetbuild.interrupts import deferred_signals
 from gadgetbuild.manifest import (
     MANIFEST_NAME,
@@ -35,8 +35,16 @@ log = logging.getLogger(__name__)
 @contextlib.contextmanager
 def locked(out_dir: Path, *, wait: bool) -> Iterator[None]:
     """Hold the folder's lock; a second build waits with a message, or fails with ``wait=False``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with (out_dir / LOCK_NAME).open("a") as lock:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError("the artifacts folder is a file", path=out_dir, hint="pick another --out")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        lock = (out_dir / LOCK_NAME).open("a")
+    except OSError as exc:
+        raise EnvironmentUnavailableError(
+            f"cannot write to the artifacts folder: {exc.strerror}", path=out_dir
+        ) from exc
+    with lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

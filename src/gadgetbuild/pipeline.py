@@ -20,7 +20,7 @@ from gadgetbuild import __version__
 from gadgetbuild.cache import BuildCache, cache_key
 from gadgetbuild.compress import CODECS, compress_all
 from gadgetbuild.context import build_context
-from gadgetbuild.errors import CompileError, FailureError, GadgetRunError
+from gadgetbuild.errors import CompileError, FailureError, GadgetRunError, SpecError
 from gadgetbuild.interrupts import begin_run, cancel_all, handle_signals
 from gadgetbuild.manifest import (
     MANIFEST_NAME,
@@ -95,10 +95,11 @@ def run_build(plan: Plan, toolchains: dict[str, Provisioned], options: BuildOpti
         handle_signals(),
         staging_folder(options.out_dir) as staging,
     ):
-        records = build_all(plan, toolchains, contract, options, staging)
-
+        # Read first: a manifest this build could not merge into stops it before any compile.
         manifest_path = options.out_dir / MANIFEST_NAME
         previous = read_manifest(manifest_path) if manifest_path.is_file() else None
+        records = build_all(plan, toolchains, contract, options, staging)
+
         merged = merge_records(previous, list(records), set(plan.gadgets), set(plan.toolchains))
         manifest = Manifest(
             gadgetbuild_version=__version__,
@@ -170,7 +171,9 @@ def build_artifact(
         return stages.run()
     except CompileError as exc:
         return stages.failed(exc.message, compiler_output=exc.output)
-    except FailureError as exc:
+    except (FailureError, SpecError) as exc:
+        # A spec fault found only now (a go.mod `replace` that leads nowhere) belongs to
+        # this artifact alone.
         return stages.failed(exc.headline())
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gadgetbuild.errors import SpecError
 from gadgetbuild.scenario import SmokeSpec
@@ -108,6 +109,18 @@ class BuildSpec(SpecModel):
     )
     version_argv: list[str] = Field(min_length=1, description="Prints the compiler's version.")
     version_regex: str = Field(description="A regex whose first group is the version printed.")
+
+    @field_validator("version_regex")
+    @classmethod
+    def _one_group(cls, value: str) -> str:
+        try:
+            groups = re.compile(value).groups
+        except re.error as exc:
+            raise ValueError(f"not a valid regex: {exc}") from exc
+        if groups < 1:
+            raise ValueError("needs a group ( … ) around the version")
+        return value
+
     timeout_s: float = Field(600, gt=0, description="Seconds before a compile is killed.")
 
 
@@ -181,15 +194,29 @@ def load_toolchain(path: Path) -> ToolchainSpec:
 def discover_gadgets(root: Path) -> dict[str, Path]:
     """Every folder directly under ``root`` that holds a ``gadget.toml``, by name."""
     if not root.is_dir():
-        msg = "the gadgets folder does not exist"
-        raise SpecError(msg, path=root)
+        raise SpecError("the gadgets folder does not exist or is not a folder", path=root)
 
-    return {p.parent.name: p.parent for p in sorted(root.glob(f"*/{GADGET_FILE}"))}
+    found = {p.parent.name: p.parent for p in sorted(root.glob(f"*/{GADGET_FILE}"))}
+    # A Go module without a gadget.toml is most likely a gadget whose spec is missing or
+    # misnamed: building on would drop its artifacts. Shared code lives in `_`-folders.
+    for gomod in sorted(root.glob("*/go.mod")):
+        folder = gomod.parent
+        if folder.name not in found and not folder.name.startswith(("_", ".")):
+            raise SpecError(
+                f"holds a go.mod but no {GADGET_FILE}",
+                path=folder,
+                hint=f"add {GADGET_FILE}, or rename shared code to start with '_'",
+            )
+    if not found:
+        raise SpecError(f"no gadget: no folder holds a {GADGET_FILE}", path=root)
+    return found
 
 
 def discover_toolchains(root: Path) -> dict[str, Path]:
     if not root.is_dir():
-        msg = "the toolchains folder does not exist"
-        raise SpecError(msg, path=root)
+        raise SpecError("the toolchains folder does not exist or is not a folder", path=root)
 
-    return {p.stem: p for p in sorted(root.glob("*.toml"))}
+    found = {p.stem: p for p in sorted(root.glob("*.toml"))}
+    if not found:
+        raise SpecError("no toolchain: the folder holds no *.toml spec", path=root)
+    return found

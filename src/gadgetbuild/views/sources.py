@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 from gadgetbuild.errors import UsageError, WasmFormatError
@@ -30,8 +31,22 @@ def load_manifest(path: Path) -> tuple[Path, Manifest]:
     return manifest_path, read_manifest(manifest_path)
 
 
+# Far above any gadget (the host caps guest memory at 16 MiB, real modules are a few MB):
+# a bound that keeps a device or a giant file from being read whole into memory.
+MAX_FILE_BYTES = 256 * 1024 * 1024
+
+
 def read_bytes(path: Path) -> bytes:
+    """A regular file's bytes, at most MAX_FILE_BYTES; devices and FIFOs are refused unread."""
     try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise WasmFormatError("not a regular file: expected a module or a manifest", path=path)
+        if info.st_size > MAX_FILE_BYTES:
+            raise WasmFormatError(
+                f"{info.st_size} bytes: larger than any module ({MAX_FILE_BYTES} at most)",
+                path=path,
+            )
         return path.read_bytes()
     except OSError as exc:
         raise WasmFormatError(f"cannot read the file: {exc.strerror}", path=path) from exc
