@@ -77,7 +77,8 @@ def test_a_second_build_waits_or_fails_with_no_wait(mini_repo: MiniRepo) -> None
 def test_two_concurrent_builds_never_interleave(mini_repo: MiniRepo) -> None:
     builds = [start_build(mini_repo) for _ in range(2)]
 
-    assert [b.wait(timeout=180) for b in builds] == [0, 0]
+    results = [b.communicate(timeout=180)[1].decode() for b in builds]
+    assert [b.returncode for b in builds] == [0, 0], results
     assert main(["verify", str(mini_repo.out)]) == 0
     assert leftovers(mini_repo) == []
 
