@@ -40,7 +40,8 @@ def test_the_four_go_artifacts_pass_the_smoke_stage(go_build: Path) -> None:
         assert record.smoke.events == SCENARIO_EVENTS[record.gadget]
         assert record.smoke.checks > 1
         assert record.smoke.runtime.startswith("wasmtime ")
-        assert "smoke" in record.timings_ms
+        if record.status is ArtifactStatus.BUILT:
+            assert "smoke" in record.timings_ms
 
 
 def test_bench_quick_writes_ordered_positive_percentiles(go_build: Path, tmp_path: Path) -> None:
