@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gadgetbuild import render
-from gadgetbuild.cli.group import EXIT_TABLE, cli
+from gadgetbuild.cli.group import EXIT_TABLE, cli, toolchains_dir_option
 from gadgetbuild.errors import EnvironmentUnavailableError
 from gadgetbuild.plan import check_names
 from gadgetbuild.specs import ToolchainSpec, discover_toolchains, load_toolchain
@@ -24,13 +24,7 @@ from gadgetbuild.toolchains.provision import (
 
 
 @cli.command("toolchains", epilog=EXIT_TABLE)
-@click.option(
-    "--toolchains-dir",
-    type=click.Path(path_type=Path),
-    default=Path("toolchains"),
-    show_default=True,
-    help="Folder of toolchain specs.",
-)
+@toolchains_dir_option
 @click.option(
     "--toolchain",
     "names",
