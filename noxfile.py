@@ -44,6 +44,13 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def release(session: nox.Session) -> None:
+    """A verifiable, reproducible release in dist/VERSION: `-- --version X --toolchain go-1.24`."""
+    session.install("-e", ".")
+    session.run("gadgetbuild", "release", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """The performance figures of the README (run `nox -s build` first)."""
     session.install("-e", ".[bench]")

@@ -237,9 +237,12 @@ def test_cli_json_is_the_records_alone(
     }  # fmt: skip
 
 
-def test_cli_negative_limit_is_a_usage_error(
-    two_builds: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("limit", ["-1", "nan", "inf"])
+def test_cli_limit_that_is_not_a_finite_percentage_is_a_usage_error(
+    two_builds: tuple[Path, Path], capsys: pytest.CaptureFixture[str], limit: str
 ) -> None:
-    status, _, _ = run_cli(capsys, "diff", *two_builds, "--fail-on-growth", "-1")
+    # nan compares false with every growth, so it would turn the gate off unseen.
+    status, _, err = run_cli(capsys, "diff", *two_builds, "--fail-on-growth", limit)
 
     assert status == 2
+    assert "--fail-on-growth" in err

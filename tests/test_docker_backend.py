@@ -28,6 +28,7 @@ import docker
 import pytest
 
 from conftest import MiniRepo
+from docker_support import engine_or_skip
 from gadgetbuild.cli import main
 from gadgetbuild.context import build_context
 from gadgetbuild.errors import CompileError, EnvironmentUnavailableError
@@ -46,9 +47,7 @@ from gadgetbuild.toolchains.engine import (
     TOOLCHAIN_LABEL,
     ContainerRequest,
     Engine,
-    NoEngine,
     cache_volume_name,
-    connect_engine,
     create_container,
     engine_host,
     remove_container,
@@ -63,7 +62,6 @@ REPO = Path(__file__).resolve().parents[1]
 TOOLCHAINS = REPO / "toolchains"
 GO = load_toolchain(TOOLCHAINS / "go-1.24.toml")
 TINYGO = load_toolchain(TOOLCHAINS / "tinygo-0.41.toml")
-REQUIRE_ENV = "GADGETBUILD_REQUIRE_DOCKER"
 PREFIX = "gbtest-"
 # A registry on a closed local port: a pull fails at once and never leaves this host.
 NO_REGISTRY = "localhost:1/gbtest"
@@ -75,12 +73,7 @@ docker_only = pytest.mark.docker
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[docker.DockerClient]:
     """The engine DOCKER_HOST names; a skip with the reason where none answers (CI: a failure)."""
-    engine = connect_engine()
-    if isinstance(engine, NoEngine):
-        if os.environ.get(REQUIRE_ENV) == "1":
-            pytest.fail(f"{REQUIRE_ENV}=1 but {engine.reason}")
-        pytest.skip(engine.reason)
-
+    engine = engine_or_skip()
     remove_test_leftovers(engine.client, containers=True)
     yield engine.client
     # Containers stay: the session's last check (conftest.py) must see any the code left.

@@ -24,10 +24,11 @@ import docker
 import pytest
 
 from conftest import MiniRepo
+from docker_support import REQUIRE_ENV
 from gadgetbuild.cli import main
 from gadgetbuild.toolchains.engine import MANAGED_LABEL, TOOLCHAIN_LABEL, NoEngine, connect_engine
 from gadgetbuild.toolchains.offline import RECIPE_LABEL
-from test_docker_backend import DIGEST, NO_REGISTRY, REQUIRE_ENV, TOOLCHAINS
+from test_docker_backend import DIGEST, NO_REGISTRY, TOOLCHAINS
 
 # The toolchain's name makes its image tag, volume name and labels the test's own.
 NAME = "gbtest-second-engine"
@@ -156,8 +157,8 @@ def test_whole_build_happens_on_the_engine_docker_host_names(
     status = main(mini_repo.build_args("--gadget", "alpha", "--backend", "docker", "--json"))
 
     [record] = json.loads(capsys.readouterr().out)
-    assert status == 0, record
-    assert (record["status"], record["toolchain"]["backend"]) == ("built", "docker")
+    assert (status, record["status"]) == (0, "built"), record
+    assert record["toolchain"]["backend"] == "docker", record
     assert record["toolchain"]["image"] == f"gadgetbuild/{NAME}:offline"
     with closing(docker.DockerClient(second_engine)) as second:
         containers, images, volumes = ours_on(second)

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from conftest import MiniRepo
 from gadgetbuild.context import build_context
 from gadgetbuild.errors import UsageError
+from gadgetbuild.pipeline import source_revision
 from gadgetbuild.plan import Shard, make_plan
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,3 +76,26 @@ def test_source_hash_changes_with_shared_code(tmp_path: Path) -> None:
     (shared / "lib.go").write_text("package lib // changed\n")
 
     assert build_context(gadget).source_hash() != before
+
+
+def git(repo: Path, *args: str) -> str:
+    identity = ["-c", "user.name=gadgetbuild tests", "-c", "user.email=tests@gadgetbuild.invalid"]
+    argv = ["git", *identity, "-C", str(repo), *args]
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_source_revision_of_relative_gadget_folders_sees_a_change(
+    mini_repo: MiniRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    git(mini_repo.root, "init", "-q")
+    git(mini_repo.root, "add", "-A")
+    git(mini_repo.root, "commit", "-q", "-m", "gadgets")
+    head = git(mini_repo.root, "rev-parse", "HEAD")
+    # Relative, as `--gadgets-dir gadgets` gives them: git runs in one gadget's folder and
+    # must still find the others.
+    monkeypatch.chdir(mini_repo.root)
+    plan = make_plan(Path("gadgets"), Path("toolchains"))
+
+    assert source_revision(plan) == head
+    (mini_repo.gadgets / "beta" / "main.go").write_text("package main\n")
+    assert source_revision(plan) == f"{head}-dirty"

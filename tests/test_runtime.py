@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from gadgetbuild.errors import GadgetRunError
 from gadgetbuild.manifest import SmokeRecord
+from gadgetbuild.runtime import instance
 from gadgetbuild.runtime.host import decode_scalar, encode_scalar
 from gadgetbuild.runtime.smoke import run_smoke
 from gadgetbuild.scenario import SmokeSpec
@@ -177,3 +181,19 @@ def test_scenario_events_must_fit_their_fields(events: list[object], problem: st
         SmokeSpec.model_validate(
             {"data_sources": [{"name": "exec", "fields": {"comm": "string"}, "events": events}]}
         )
+
+
+def test_smoke_stages_starting_together_share_one_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A module compiled by one engine cannot be instantiated in another's store: two
+    # artifacts reaching the smoke stage at once must not each make their own.
+    monkeypatch.setattr(instance, "_ENGINE", [])
+    start = threading.Barrier(8)
+
+    def first_use(_: int) -> int:
+        start.wait()
+        return id(instance.engine())
+
+    with ThreadPoolExecutor(8) as pool:
+        engines = set(pool.map(first_use, range(8)))
+
+    assert len(engines) == 1

@@ -1,17 +1,26 @@
-"""The `gadgetbuild` executable: signals are handled before the heavy imports begin."""
+"""The `gadgetbuild` executable: signals are handled before the heavy imports begin.
+
+This module imports only ``signal`` and ``sys`` before its handlers are in place: every
+millisecond of start-up before them is a window in which SIGTERM kills the process with no
+status of ours.
+"""
 
 from __future__ import annotations
 
 import signal
 import sys
-from types import FrameType
-from typing import NoReturn
+from typing import TYPE_CHECKING
 
-from gadgetbuild.errors import ExitStatus
+if TYPE_CHECKING:
+    from types import FrameType
+    from typing import NoReturn
+
+# ExitStatus.SIGINT and ExitStatus.SIGTERM, written out: errors.py is not loaded yet.
+_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
 def _exit(signum: int, _frame: FrameType | None) -> NoReturn:
-    sys.exit(ExitStatus.SIGTERM if signum == signal.SIGTERM else ExitStatus.SIGINT)
+    sys.exit(_STATUS.get(signal.Signals(signum), 130))
 
 
 def run() -> NoReturn:

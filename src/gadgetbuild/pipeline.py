@@ -6,7 +6,6 @@ compile -> inspect -> validate -> strip -> validate again -> smoke -> compress -
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import tempfile
 import threading
 import time
@@ -21,6 +20,7 @@ from gadgetbuild.cache import BuildCache, cache_key
 from gadgetbuild.compress import CODECS, compress_all
 from gadgetbuild.context import build_context
 from gadgetbuild.errors import CompileError, FailureError, GadgetRunError, SpecError
+from gadgetbuild.git import git_output
 from gadgetbuild.interrupts import begin_run, cancel_all, handle_signals
 from gadgetbuild.manifest import (
     MANIFEST_NAME,
@@ -379,23 +379,13 @@ def file_record(path: Path, data: bytes, root: Path) -> FileRecord:
 
 def source_revision(plan: Plan) -> str | None:
     """The git commit holding the gadgets, with `-dirty` when their files differ from it."""
-    folders = [a.gadget_dir for a in plan.artifacts]
+    # Absolute: git runs in the first folder, and reads the others' paths from there.
+    folders = sorted({a.gadget_dir.resolve() for a in plan.artifacts})
     if not folders:
         return None
 
-    cwd = folders[0]
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", *map(str, folders)],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
+    head = git_output(folders[0], "rev-parse", "HEAD")
+    dirty = git_output(folders[0], "status", "--porcelain", "--", *map(str, folders))
+    if head is None or dirty is None:
         return None
-
     return f"{head}-dirty" if dirty else head

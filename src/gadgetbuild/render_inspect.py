@@ -249,9 +249,14 @@ def verify_view(checks: Sequence[FileCheck]) -> Group:
 def verify_summary(checks: Sequence[FileCheck]) -> str:
     named = [c for c in checks if c.gadget is not None]
     failing = sum(1 for c in named if not c.ok)
-    others = len(checks) - len(named)
+    # A release's SHA256SUMS vouches for the files the manifest does not name.
+    listed = [c for c in checks if c.role in {"listed", "checksums"}]
+    others = len(checks) - len(named) - len(listed)
     summary = f"{plural(len(named), 'file')} named by the manifest: {len(named) - failing} hold"
     summary += f", {failing} with problems" if failing else ""
+    if listed:
+        holding = sum(1 for c in listed if c.ok)
+        summary += f"; {plural(len(listed), 'file')} checked by SHA256SUMS: {holding} hold"
     return summary + (f"; {plural(others, 'file')} not named" if others else "")
 
 

@@ -30,6 +30,15 @@ class ParamSpec(SpecModel):
     default: str = Field("", description="The value the host passes when none is given.")
 
 
+class BudgetSpec(SpecModel):
+    """Size limits a release holds one artifact to; a measure left out is not limited."""
+
+    stripped: int | None = Field(None, gt=0, description="Max bytes of the stripped module.")
+    gzip: int | None = Field(None, gt=0, description="Max bytes of its gzip file.")
+    zstd: int | None = Field(None, gt=0, description="Max bytes of its zstd file.")
+    brotli: int | None = Field(None, gt=0, description="Max bytes of its brotli file.")
+
+
 class GadgetSpec(SpecModel):
     """``gadgets/<name>/gadget.toml``: one gadget, a Go module in the same folder."""
 
@@ -45,6 +54,11 @@ class GadgetSpec(SpecModel):
     smoke: SmokeSpec = Field(
         default_factory=SmokeSpec,
         description="The scenario the smoke stage runs in a real runtime, and what it checks.",
+    )
+    budgets: dict[Name, BudgetSpec] = Field(
+        default_factory=dict,
+        description="Size limits the release gate holds the artifacts to, by toolchain name "
+        '(`[budgets."go-1.24"]`).',
     )
 
 

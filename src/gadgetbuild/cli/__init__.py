@@ -11,6 +11,7 @@ from gadgetbuild.cli import bench as _bench  # noqa: F401  (registers its comman
 from gadgetbuild.cli import build as _build  # noqa: F401  (registers its commands)
 from gadgetbuild.cli import inspect as _inspect  # noqa: F401  (registers its commands)
 from gadgetbuild.cli import maintain as _maintain  # noqa: F401  (registers its commands)
+from gadgetbuild.cli import release as _release  # noqa: F401  (registers its command)
 from gadgetbuild.cli import toolchains as _toolchains  # noqa: F401  (registers its command)
 from gadgetbuild.cli.group import cli
 from gadgetbuild.errors import ExitStatus, GadgetbuildError

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -52,3 +54,23 @@ out_dir_option = click.option(
     show_default=True,
     help="Output folder; the manifest is <out>/manifest.json.",
 )
+
+
+class Percent(click.FloatRange):
+    """A percentage limit: finite and not negative (`nan` would compare false and pass all)."""
+
+    name = "percent"
+
+    def __init__(self) -> None:
+        super().__init__(min=0)
+
+    def convert(
+        self,
+        value: Any,  # noqa: ANN401 - click passes the raw string, or a default
+        param: click.Parameter | None,
+        ctx: click.Context | None,
+    ) -> float:
+        number: float = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite percentage, such as 5", param, ctx)
+        return number

@@ -8,7 +8,7 @@ import click
 from rich.console import RenderableType
 
 from gadgetbuild import render, render_inspect
-from gadgetbuild.cli.group import EXIT_TABLE, cli
+from gadgetbuild.cli.group import EXIT_TABLE, Percent, cli
 from gadgetbuild.errors import FailureError
 from gadgetbuild.manifest import ArtifactStatus
 from gadgetbuild.views.compare import compare_toolchains
@@ -90,11 +90,16 @@ manifest does not name is a problem, except the manifest itself and checksum,
 provenance and lock files: {IGNORED_LIST}. Temporary files are reported: they are
 debris of an interrupted write.
 
+A folder with a SHA256SUMS beside the manifest is a release (`gadgetbuild release`): the
+list must name every other file of the folder (OCI layouts and provenance included), each
+is hashed against it, and only the list and its signatures are exempt.
+
 Exits 0 when every file holds, 1 on any problem.
 
 \b
 Example:
   gadgetbuild verify artifacts
+  gadgetbuild verify dist/0.2.0
 """
 
 
@@ -115,7 +120,11 @@ def verify(path: Path, as_json: bool) -> None:
     failing = [c for c in checks if not c.ok]
     if failing:
         problems = sum(len(c.problems) for c in failing)
-        raise FailureError(f"{problems} problems in {len(failing)} files", path=manifest_path)
+        raise FailureError(
+            f"{render_inspect.plural(problems, 'problem')} in "
+            f"{render_inspect.plural(len(failing), 'file')}",
+            path=manifest_path,
+        )
 
 
 @cli.command(epilog=EXIT_TABLE, short_help="Size and interface changes between two manifests.")
@@ -124,7 +133,7 @@ def verify(path: Path, as_json: bool) -> None:
 @click.option(
     "--fail-on-growth",
     "limit",
-    type=click.FloatRange(min=0),
+    type=Percent(),
     metavar="PCT",
     help="Exit 1 when a stripped or compressed size grew by more than PCT percent.",
 )

@@ -60,11 +60,21 @@ def runtime_name() -> str:
     return f"wasmtime {version('wasmtime')}"
 
 
-@functools.cache
+_ENGINE: list[wasmtime.Engine] = []
+_ENGINE_MADE = threading.Lock()
+
+
 def engine() -> wasmtime.Engine:
-    """One engine per process: it is thread-safe, and modules compiled by it can share it."""
-    with signals_held():
-        return wasmtime.Engine()
+    """One engine per process: it is thread-safe, and modules compiled by it can share it.
+
+    Made under a lock: two smoke stages starting at once must get the same engine, since a
+    module compiled by one cannot be instantiated in a store of another.
+    """
+    with _ENGINE_MADE:
+        if not _ENGINE:
+            with signals_held():
+                _ENGINE.append(wasmtime.Engine())
+        return _ENGINE[0]
 
 
 def compile_module(data: bytes) -> wasmtime.Module:

@@ -60,6 +60,8 @@ class DockerCompiler:
     image: ProvisionedImage
     owner: tuple[int, int]  # uid, gid of the build user: it owns what we copy in
     identity: ToolchainIdentity
+    # Where the sources land in the container: the release's reproduction moves them.
+    source_root: str = SOURCE_ROOT
 
     def compile(self, gadget_dir: Path, context: BuildContext, output: Path) -> None:
         """Copy the context in, run the compile, copy the module out to ``output``."""
@@ -70,11 +72,12 @@ class DockerCompiler:
             argv,
             container_env(self.spec),
             role="compile",
-            workdir=source_workdir(gadget_dir, context),
+            workdir=source_workdir(gadget_dir, context, self.source_root),
         )
         try:
             with build_container(self.engine, request) as container:
-                copy_in(container, context_archive(context, self.spec, self.owner))
+                archive = context_archive(context, self.spec, self.owner, self.source_root)
+                copy_in(container, archive)
                 result = run_to_end(container, self.spec.build.timeout_s)
                 module = copy_out(container, OUTPUT_PATH) if result.exit_code == 0 else None
         except EngineErrors as exc:
@@ -108,17 +111,24 @@ def container_env(spec: ToolchainSpec) -> dict[str, str]:
     return env
 
 
-def source_workdir(gadget_dir: Path, context: BuildContext) -> str:
+def source_workdir(gadget_dir: Path, context: BuildContext, source_root: str = SOURCE_ROOT) -> str:
     relative = gadget_dir.resolve().relative_to(context.base).as_posix()
-    return SOURCE_ROOT if relative == "." else f"{SOURCE_ROOT}/{relative}"
+    return source_root if relative == "." else f"{source_root}/{relative}"
 
 
-def context_archive(context: BuildContext, spec: ToolchainSpec, owner: tuple[int, int]) -> bytes:
-    """A tar for the container's root: the sources under /gadgetbuild/src (paths relative to
+def context_archive(
+    context: BuildContext,
+    spec: ToolchainSpec,
+    owner: tuple[int, int],
+    source_root: str = SOURCE_ROOT,
+) -> bytes:
+    """A tar for the container's root: the sources under ``source_root`` (paths relative to
     the context's base), the output folder, and the cache folders, all owned by ``owner``."""
     files = {PurePosixPath(p.relative_to(context.base).as_posix()): p for p in context.files()}
-    folders = {BUILD_ROOT, f"{BUILD_ROOT}/src", f"{BUILD_ROOT}/out"}
-    folders.update(f"{BUILD_ROOT}/src/{p}" for f in files for p in f.parents if p.name)
+    src = PurePosixPath(source_root.strip("/"))
+    folders = {BUILD_ROOT, f"{BUILD_ROOT}/out", src.as_posix()}
+    folders.update(p.as_posix() for p in src.parents if p.name)
+    folders.update(f"{src}/{p}" for f in files for p in f.parents if p.name)
 
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
@@ -127,7 +137,7 @@ def context_archive(context: BuildContext, spec: ToolchainSpec, owner: tuple[int
             tar.addfile(tar_entry(folder, owner, folder=True))
         for relative, path in sorted(files.items()):
             data = path.read_bytes()
-            info = tar_entry(f"{BUILD_ROOT}/src/{relative}", owner, executable=is_executable(path))
+            info = tar_entry(f"{src}/{relative}", owner, executable=is_executable(path))
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()

@@ -10,6 +10,11 @@ itself and the files a release adds beside the artifacts (``IGNORED``): checksum
 provenance attestations, lock files. Temporary files are *not* ignored: the build writes
 through hidden ``.*.tmp`` files renamed into place, so one that remains is the debris of
 an interrupted write, which a release would otherwise publish.
+
+A folder with a ``SHA256SUMS`` is a release (``gadgetbuild release``): the list must name
+every other file, each is hashed against it, and only the list itself (and its detached
+signatures) is exempt, so a file the manifest does not know (an OCI layout, the provenance)
+is still checked, and one added beside them is found.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+import re
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from gadgetbuild.errors import WasmFormatError
@@ -41,6 +47,9 @@ IGNORED: tuple[str, ...] = (
     "*.lock",
 )
 TEMPORARY = ".*.tmp"
+SUMS_NAME = "SHA256SUMS"
+SUMS_EXEMPT: tuple[str, ...] = (SUMS_NAME, f"{SUMS_NAME}.*")
+SUMS_LINE = re.compile(r"([0-9a-f]{64}) [ *](.+)")
 
 
 class Problem(Record):
@@ -66,10 +75,12 @@ def verify_manifest(manifest_path: Path, manifest: Manifest) -> list[FileCheck]:
     root = manifest_path.parent
     real_root = root.resolve()
     named = {manifest_path.name}
+    digests: dict[str, str] = {}
     checks = []
     for record in manifest.artifacts:
         for role, file in named_files(record):
             named.add(PurePosixPath(file.path).as_posix())
+            digests[PurePosixPath(file.path).as_posix()] = file.sha256
             problems = check_file(real_root, record, role, file)
             checks.append(
                 FileCheck(
@@ -81,7 +92,57 @@ def verify_manifest(manifest_path: Path, manifest: Manifest) -> list[FileCheck]:
                     problems=problems,
                 )
             )
-    return checks + unexpected_files(root, named)
+    if not (root / SUMS_NAME).is_file():
+        return checks + unexpected_files(root, named)
+
+    listed_checks, listed = check_sums(real_root, root / SUMS_NAME, digests)
+    return checks + listed_checks + unexpected_files(root, named | listed, SUMS_EXEMPT)
+
+
+def check_sums(
+    real_root: Path, sums: Path, digests: dict[str, str]
+) -> tuple[list[FileCheck], set[str]]:
+    """Each file ``SHA256SUMS`` lists that the manifest does not name, hashed against the
+    list; the list's own problems (a bad line, a digest the manifest contradicts, a named
+    file left out) in one check of its own. Returns the checks and the paths listed."""
+    problems: list[Problem] = []
+    checks: list[FileCheck] = []
+    listed: set[str] = set()
+    for number, line in enumerate(sums.read_text(encoding="utf-8").splitlines(), start=1):
+        match = SUMS_LINE.fullmatch(line)
+        if match is None:
+            problems.append(Problem(code="bad-checksum-line", message=f"line {number} unreadable"))
+            continue
+        digest, path = match[1], match[2]
+        listed.add(path)
+        if path in digests and digests[path] != digest:
+            message = f"lists {path} with sha256 {digest[:12]}…, the manifest another"
+            problems.append(Problem(code="checksum-mismatch", message=message))
+        elif path not in digests:
+            file = listed_file(real_root, path, digest)
+            checks.append(FileCheck(path=path, role="listed", ok=not file, problems=file))
+    problems.extend(
+        Problem(code="not-listed", message=f"does not list {path}, which the manifest names")
+        for path in sorted(set(digests) - listed)
+    )
+    own = FileCheck(path=SUMS_NAME, role="checksums", ok=not problems, problems=problems)
+    return [own, *checks], listed
+
+
+def listed_file(real_root: Path, relative: str, digest: str) -> list[Problem]:
+    target = resolve_inside(real_root, relative)
+    if isinstance(target, Problem):
+        return [target]
+    try:
+        found = hashlib.sha256(target.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return [Problem(code="missing-file", message=f"listed in {SUMS_NAME}, not in the folder")]
+    except OSError as exc:
+        return [Problem(code="unreadable-file", message=f"cannot be read: {exc.strerror}")]
+    if found != digest:
+        message = f"sha256 {found[:12]}…, {SUMS_NAME} says {digest[:12]}…"
+        return [Problem(code="hash-mismatch", message=message, expected=digest, found=found)]
+    return []
 
 
 def named_files(record: ArtifactRecord) -> list[tuple[str, FileRecord]]:
@@ -175,7 +236,9 @@ def _interface_problem(change: InterfaceChange) -> Problem:
     return Problem(code=change.code, message=message, expected=change.old, found=change.new)
 
 
-def unexpected_files(root: Path, named: set[str]) -> list[FileCheck]:
+def unexpected_files(
+    root: Path, named: set[str], ignored: tuple[str, ...] = IGNORED
+) -> list[FileCheck]:
     """Files (and symlinks) under ``root`` that are neither named nor on the ignored list."""
     found: list[FileCheck] = []
     errors: list[OSError] = []
@@ -185,7 +248,7 @@ def unexpected_files(root: Path, named: set[str]) -> list[FileCheck]:
         links = [d for d in dirs if (base / d).is_symlink()]
         for name in sorted([*files, *links]):
             relative = (base / name).relative_to(root).as_posix()
-            if relative in named or _ignored(name) or _leads_to_named(relative, named):
+            if relative in named or _ignored(name, ignored) or _leads_to_named(relative, named):
                 continue
             found.append(_unexpected(relative, name))
     for error in errors:
@@ -195,8 +258,8 @@ def unexpected_files(root: Path, named: set[str]) -> list[FileCheck]:
     return sorted(found, key=lambda check: check.path)
 
 
-def _ignored(name: str) -> bool:
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in IGNORED)
+def _ignored(name: str, ignored: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in ignored)
 
 
 def _leads_to_named(relative: str, named: set[str]) -> bool:

@@ -1,0 +1,248 @@
+"""`gadgetbuild release` end to end in Docker: one gadget with Go 1.24, released twice.
+
+Every test here goes through the `engine` fixture (tests/docker_support.py): it skips with
+the reason where no engine answers, and fails instead under GADGETBUILD_REQUIRE_DOCKER=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from docker_support import REQUIRE_ENV, engine_or_skip
+from gadgetbuild.cli import main
+from gadgetbuild.manifest import read_manifest, write_manifest
+from gadgetbuild.specs import load_toolchain
+from gadgetbuild.toolchains.docker import DockerCompiler, provision_docker
+from gadgetbuild.toolchains.engine import Engine, cache_volume_name
+from gadgetbuild.toolchains.offline import OfflineRecipe, offline_recipe
+
+pytestmark = [pytest.mark.docker, pytest.mark.integration]
+
+REPO = Path(__file__).resolve().parents[1]
+TOOLCHAINS = REPO / "toolchains"
+NONTRIMPATH = Path(__file__).parent / "data" / "toolchains"
+VERSION = "1.0.0"
+EPOCH = "1700000000"
+
+
+class Released(NamedTuple):
+    first: Path  # dist/1.0.0 of the first run
+    second: Path  # the same of a second run into another dist folder
+
+
+def release_args(dist: Path, *extra: str) -> list[str]:
+    return [
+        "release",
+        "--version",
+        VERSION,
+        "--toolchain",
+        "go-1.24",
+        "--gadget",
+        "hello",
+        "--dist",
+        str(dist),
+        "--gadgets-dir",
+        str(REPO / "gadgets"),
+        "--toolchains-dir",
+        str(TOOLCHAINS),
+        "--source-url",
+        "https://example.org/gadgets",
+        "--jobs",
+        "2",
+        *extra,
+    ]
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return engine_or_skip()
+
+
+@pytest.fixture(scope="module")
+def released(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Released:
+    del engine  # the engine must answer
+    folders = []
+    for run in ("one", "two"):
+        dist = tmp_path_factory.mktemp(run) / "dist"
+        assert main(release_args(dist)) == 0
+        folders.append(dist / VERSION)
+    return Released(*folders)
+
+
+def test_two_runs_give_the_same_bytes(released: Released) -> None:
+    for name in ("SHA256SUMS", "provenance.json", "manifest.json"):
+        assert (released.first / name).read_bytes() == (released.second / name).read_bytes()
+    tarballs = [(f.parent / f"{VERSION}.tar.gz").read_bytes() for f in released]
+    assert tarballs[0] == tarballs[1]
+
+
+def test_the_folder_holds_modules_debug_oci_provenance_and_sums(released: Released) -> None:
+    folder = released.first
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    manifest = read_manifest(folder / "manifest.json")
+    statement = json.loads((folder / "provenance.json").read_text())
+
+    assert {
+        "go-1.24/hello.wasm",
+        "go-1.24/hello.wasm.gz",
+        "go-1.24/hello.wasm.zst",
+        "go-1.24/hello.wasm.br",
+        "debug/go-1.24/hello.debug.wasm",
+        "oci/go-1.24/hello/index.json",
+        "oci/go-1.24/hello/oci-layout",
+    } <= set(files)
+    assert [r.timings_ms for r in manifest.artifacts] == [{}]
+    subjects = {s["name"] for s in statement["subject"]}
+    assert subjects == set(files) - {"SHA256SUMS", "provenance.json"}
+
+
+def test_sha256sum_accepts_the_list(released: Released) -> None:
+    done = subprocess.run(
+        ["sha256sum", "--check", "--strict", "SHA256SUMS"],
+        cwd=released.first,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    listed = len((released.first / "SHA256SUMS").read_text().splitlines())
+    assert listed == sum(1 for p in released.first.rglob("*") if p.is_file()) - 1
+
+
+@pytest.fixture(scope="module")
+def skopeo() -> str:
+    found = shutil.which("skopeo")
+    if found is None:
+        reason = "no skopeo on PATH (apt-get install skopeo)"
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return found
+
+
+def test_skopeo_reads_and_copies_the_layout(
+    released: Released, skopeo: str, tmp_path: Path
+) -> None:
+    layout = f"oci:{released.first / 'oci/go-1.24/hello'}"
+    raw = subprocess.run(
+        [skopeo, "inspect", "--raw", layout], capture_output=True, text=True, check=True
+    ).stdout
+    subprocess.run(
+        [skopeo, "copy", "--quiet", f"{layout}:{VERSION}", f"dir:{tmp_path / 'copy'}"],
+        check=True,
+    )
+
+    index = json.loads(raw)
+    assert [m["platform"]["architecture"] for m in index["manifests"]] == ["amd64", "arm64"]
+    copied = json.loads((tmp_path / "copy" / "manifest.json").read_text())
+    assert copied["artifactType"] == "application/vnd.gadget.v1+binary"
+    [layer] = copied["layers"]
+    module = (tmp_path / "copy" / layer["digest"].removeprefix("sha256:")).read_bytes()
+    assert module == (released.first / "go-1.24/hello.wasm").read_bytes()
+
+
+def verify_problems(folder: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, list[str]]:
+    capsys.readouterr()
+    status = main(["verify", str(folder), "--json"])
+    checks = json.loads(capsys.readouterr().out)
+    problems = {c["path"]: [p["code"] for p in c["problems"]] for c in checks if not c["ok"]}
+    assert (status == 0) == (not problems)
+    return problems
+
+
+def test_verify_passes_then_catches_changed_removed_added(
+    released: Released, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert verify_problems(released.first, capsys) == {}
+    copies = {n: shutil.copytree(released.first, tmp_path / n) for n in ("a", "b", "c", "d")}
+    blob = next((copies["a"] / "oci/go-1.24/hello/blobs/sha256").iterdir()).name
+
+    (copies["a"] / "oci/go-1.24/hello/blobs/sha256" / blob).write_bytes(b"changed")
+    (copies["b"] / "oci/go-1.24/hello/index.json").unlink()
+    (copies["c"] / "debug/go-1.24/extra.wasm").write_bytes(b"added")
+    (copies["d"] / "provenance.json").write_text("{}")
+
+    assert verify_problems(copies["a"], capsys) == {
+        f"oci/go-1.24/hello/blobs/sha256/{blob}": ["hash-mismatch"]
+    }
+    assert verify_problems(copies["b"], capsys) == {
+        "oci/go-1.24/hello/index.json": ["missing-file"]
+    }
+    assert verify_problems(copies["c"], capsys) == {"debug/go-1.24/extra.wasm": ["unexpected-file"]}
+    assert verify_problems(copies["d"], capsys) == {"provenance.json": ["hash-mismatch"]}
+
+
+@pytest.fixture
+def nontrimpath(engine: Engine) -> Iterator[OfflineRecipe]:
+    """The test-only toolchain's offline image: the same recipe as go-1.24's (only the build
+    argv differs), so go-1.24's image is tagged for it rather than built again."""
+    spec = load_toolchain(NONTRIMPATH / "go-1.24-nontrimpath.toml")
+    go = provision_docker(load_toolchain(TOOLCHAINS / "go-1.24.toml"), engine, TOOLCHAINS)
+    assert isinstance(go, DockerCompiler), go
+    ours, theirs = offline_recipe(spec), offline_recipe(go.spec)
+    assert isinstance(ours, OfflineRecipe)
+    assert isinstance(theirs, OfflineRecipe)
+    assert ours.hash == theirs.hash
+    repo, _, tag = ours.tag.partition(":")
+    engine.client.images.get(go.image.image_id).tag(repo, tag)
+    yield ours
+    engine.client.images.remove(ours.tag)  # the tag only: go-1.24's image stays
+    engine.client.volumes.get(cache_volume_name(spec)).remove(force=True)
+
+
+def test_proof_refuses_a_build_that_depends_on_its_path(
+    nontrimpath: OfflineRecipe,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    del nontrimpath
+    args = release_args(tmp_path / "dist")
+    args[args.index("go-1.24")] = "go-1.24-nontrimpath"
+    args[args.index(str(TOOLCHAINS))] = str(NONTRIMPATH)
+
+    status = main(args)
+
+    err = " ".join(capsys.readouterr().err.split())
+    assert status == 1
+    assert "hello × go-1.24-nontrimpath: not reproducible, the raw modules differ" in err
+    assert "first in section" in err
+    assert not (tmp_path / "dist" / VERSION).exists()
+
+
+def test_gates_refuse_the_release_naming_each_limit(
+    released: Released,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gadgets = shutil.copytree(REPO / "gadgets", tmp_path / "gadgets")
+    spec = gadgets / "hello" / "gadget.toml"
+    spec.write_text(spec.read_text().replace("stripped = 2_200_000", "stripped = 1_000_000"))
+    baseline = read_manifest(released.first / "manifest.json")
+    [record] = baseline.artifacts
+    assert record.compressed[0].codec == "gzip"
+    smaller = record.compressed[0].model_copy(update={"size": record.compressed[0].size // 2})
+    shrunk = record.model_copy(update={"compressed": [smaller, *record.compressed[1:]]})
+    write_manifest(baseline.model_copy(update={"artifacts": [shrunk]}), tmp_path / "base.json")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)  # the copy is in no git commit
+    args = release_args(tmp_path / "dist", "--baseline", str(tmp_path / "base.json"))
+    args[args.index(str(REPO / "gadgets"))] = str(gadgets)
+
+    status = main(args)
+
+    err = " ".join(capsys.readouterr().err.split())
+    assert status == 1
+    assert "over its budget of 1000000 bytes" in err
+    assert "hello × go-1.24: stripped is" in err
+    assert "hello × go-1.24: gzip grew +100" in err
+    assert "over the 5% limit" in err
+    assert not (tmp_path / "dist" / VERSION).exists()
