@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 from pathlib import Path
 
 import jsonschema
 import pytest
 
+from gadgetbuild import render
 from gadgetbuild.cli import main
 from gadgetbuild.manifest import ArtifactStatus, Manifest, read_manifest
 from gadgetbuild.wasm import load_contract
@@ -246,3 +248,21 @@ def test_a_replace_leading_nowhere_fails_only_its_artifact(tmp_path: Path) -> No
     assert records["hello"].status is ArtifactStatus.FAILED
     assert "holds no go.mod" in (records["hello"].reason or "")
     assert records["exec-filter"].status in {ArtifactStatus.BUILT, ArtifactStatus.CACHED}
+
+
+@pytest.mark.parametrize(
+    ("verbosity", "ours", "libraries"),
+    [(-1, logging.WARNING, logging.WARNING), (0, logging.INFO, logging.WARNING),
+     (1, logging.DEBUG, logging.WARNING), (2, logging.DEBUG, logging.DEBUG)],
+)  # fmt: skip
+def test_verbosity_shows_library_debug_lines_only_at_vv(
+    verbosity: int, ours: int, libraries: int
+) -> None:
+    try:
+        render.setup_logging(verbosity)
+        assert logging.getLogger("gadgetbuild.pipeline").getEffectiveLevel() == ours
+        # The Docker SDK and urllib3 log each API call at debug level.
+        assert logging.getLogger("docker.api").getEffectiveLevel() == libraries
+        assert logging.getLogger("urllib3").getEffectiveLevel() == libraries
+    finally:
+        render.setup_logging(0)

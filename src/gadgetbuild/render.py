@@ -36,9 +36,13 @@ stderr = Console(stderr=True, soft_wrap=False, width=None if sys.stderr.isatty()
 
 
 def setup_logging(verbosity: int) -> None:
+    """-q: warnings; default: our progress; -v: our debug lines; -vv: the libraries' too
+    (the Docker SDK and urllib3 log every API call at debug level)."""
     level = {-1: logging.WARNING, 0: logging.INFO}.get(verbosity, logging.DEBUG)
     handler = RichHandler(console=stderr, show_path=False, show_time=False)
-    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
+    others = logging.DEBUG if verbosity >= 2 else logging.WARNING
+    logging.basicConfig(level=others, format="%(message)s", handlers=[handler], force=True)
+    logging.getLogger("gadgetbuild").setLevel(level)
 
 
 def human_size(size: int | None) -> str:

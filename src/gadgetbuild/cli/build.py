@@ -136,7 +136,7 @@ def raise_for_records(records: tuple[ArtifactRecord, ...], *, strict: bool) -> N
         )
 
 
-@cli.command()
+@cli.command(epilog=EXIT_TABLE)
 @click.option(
     "--out",
     "folder",

@@ -21,7 +21,9 @@ Exit status:
 
 @click.group(epilog=EXIT_TABLE)
 @click.version_option(__version__, prog_name="gadgetbuild")
-@click.option("-v", "--verbose", count=True, help="More log output.")
+@click.option(
+    "-v", "--verbose", count=True, help="More log output; -vv adds the libraries' debug lines."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Warnings and errors only.")
 @click.option("--debug", is_flag=True, help="Show a traceback on error.")
 @click.pass_context

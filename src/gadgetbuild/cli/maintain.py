@@ -77,7 +77,7 @@ def check_file_bytes(path: Path, file: FileRecord) -> str:
     return "; ".join(p.message for p in check_bytes(data, file))
 
 
-@cli.command()
+@cli.command(epilog=EXIT_TABLE)
 @click.option("--max-size", help="Prune the oldest entries down to this size (500M, 2G).")
 def clean(max_size: str | None) -> None:
     """Empty the build cache, or prune it to --max-size."""
