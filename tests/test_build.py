@@ -11,6 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from conftest import MiniRepo
 from gadgetbuild import render
 from gadgetbuild.cli import main
 from gadgetbuild.manifest import ArtifactStatus, Manifest, read_manifest
@@ -131,6 +132,35 @@ def test_compile_error_fails_one_artifact_and_keeps_the_others(tmp_path: Path) -
     assert "undefinedThing" in (by_gadget["tcp-top"].compiler_output or "")
     others = {by_gadget[g].status for g in ("hello", "exec-filter", "dns-json")}
     assert others <= {ArtifactStatus.BUILT, ArtifactStatus.CACHED}
+
+
+def test_a_failed_rebuild_loses_nothing_already_built(
+    mini_repo: MiniRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(mini_repo.build_args()) == 0
+    before = {r.gadget: r for r in read_manifest(mini_repo.out / "manifest.json").artifacts}
+    kept = {f.path: f.sha256 for f in [before["alpha"].stripped, *before["alpha"].compressed] if f}
+    source = mini_repo.gadgets / "alpha" / "main.go"
+    source.write_text(source.read_text() + "\nfunc broken() { undefinedThing() }\n")
+    capsys.readouterr()
+
+    assert main(mini_repo.build_args()) == 1
+
+    err = capsys.readouterr().err
+    assert "the last good files stay in place for alpha × go-1.24" in " ".join(err.split())
+    after = {r.gadget: r for r in read_manifest(mini_repo.out / "manifest.json").artifacts}
+    alpha = after["alpha"]
+    assert alpha.status is ArtifactStatus.FAILED
+    assert alpha.stripped is None
+    assert alpha.last_good is not None
+    assert alpha.last_good.source_hash == before["alpha"].source_hash
+    for path, digest in kept.items():
+        assert hashlib.sha256((mini_repo.out / path).read_bytes()).hexdigest() == digest
+    assert main(["verify", str(mini_repo.out)]) == 0
+
+    source.write_text(source.read_text().replace("func broken() { undefinedThing() }", ""))
+    assert main(mini_repo.build_args()) == 0
+    assert read_manifest(mini_repo.out / "manifest.json").artifacts[0].last_good is None
 
 
 def test_abi_violation_lists_expected_and_found(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -670,6 +671,24 @@ def test_auto_falls_back_to_local_then_reports_both_reasons(dead_engine: str) ->
     assert isinstance(tinygo, Unavailable)
     assert tinygo.reason.startswith(f"docker: no Docker engine answers at {dead_engine}")
     assert "; local: no `tinygo` on PATH" in tinygo.reason
+
+
+@docker_only
+def test_auto_says_so_when_an_answering_engine_cannot_serve_and_local_builds(
+    docker_client: docker.DockerClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    del docker_client  # the engine answers: Docker failing here is news, not the usual way
+    image = GO.image.model_copy(update={"ref": f"{NO_REGISTRY}/absent@{DIGEST}"})
+    spec = variant(GO, "no-image", image=image, offline=None)
+
+    with caplog.at_level(logging.WARNING, logger="gadgetbuild"):
+        provisioned = provision_toolchains({spec.name: spec}, "auto", toolchains_dir=TOOLCHAINS)
+
+    assert isinstance(provisioned[spec.name], LocalCompiler)
+    [warning] = [
+        r.getMessage() for r in caplog.records if "using the local compiler" in r.getMessage()
+    ]
+    assert warning.startswith(f"{spec.name}: Docker cannot serve (no step gave the image")
 
 
 def test_toolchains_command_exits_3_without_engine(

@@ -9,6 +9,8 @@ from gadgetbuild.errors import ManifestError
 from gadgetbuild.manifest import (
     ArtifactRecord,
     ArtifactStatus,
+    FileRecord,
+    LastGood,
     Manifest,
     ToolchainIdentity,
     merge_records,
@@ -61,6 +63,44 @@ def test_merge_keeps_others_and_drops_removed() -> None:
     merged = merge_records(previous, [record("b", "go", "new")], {"a", "b"}, {"go"})
 
     assert [(r.gadget, r.reason) for r in merged] == [("a", ""), ("b", "new")]
+
+
+def built(gadget: str, digest: str) -> ArtifactRecord:
+    file = FileRecord(path=f"go/{gadget}.wasm", size=1, sha256=digest * 64)
+    return record(gadget, "go").model_copy(
+        update={"status": ArtifactStatus.BUILT, "stripped": file, "source_hash": digest * 64}
+    )
+
+
+def failed(gadget: str) -> ArtifactRecord:
+    return record(gadget, "go", "compile").model_copy(update={"status": ArtifactStatus.FAILED})
+
+
+def test_a_failed_rebuild_keeps_the_last_good_files_through_later_failures() -> None:
+    previous = Manifest(gadgetbuild_version="1", artifacts=[built("a", "1")])
+
+    [first] = merge_records(previous, [failed("a")], {"a"}, {"go"})
+    [second] = merge_records(
+        Manifest(gadgetbuild_version="1", artifacts=[first]), [failed("a")], {"a"}, {"go"}
+    )
+    [fixed] = merge_records(
+        Manifest(gadgetbuild_version="1", artifacts=[second]), [built("a", "2")], {"a"}, {"go"}
+    )
+
+    expected = LastGood(source_hash="1" * 64, stripped=built("a", "1").stripped)
+    assert (first.status, first.reason, first.last_good) == ("failed", "compile", expected)
+    assert second.last_good == expected
+    assert fixed.last_good is None
+    assert fixed.stripped is not None
+    assert fixed.stripped.sha256 == "2" * 64
+
+
+def test_a_first_build_that_fails_has_nothing_to_keep() -> None:
+    previous = Manifest(gadgetbuild_version="1", artifacts=[failed("a")])
+
+    [merged] = merge_records(previous, [failed("a")], {"a"}, {"go"})
+
+    assert merged.last_good is None
 
 
 def test_manifest_json_excludes_nones(tmp_path: Path) -> None:

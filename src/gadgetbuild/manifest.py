@@ -101,6 +101,16 @@ class SmokeRecord(Record):
     data_source: str | None = Field(None, description="That event's data source.")
 
 
+class LastGood(Record):
+    """The files of an artifact's last successful build, kept in place when a rebuild fails
+    or its toolchain becomes unavailable: a broken change loses nothing already built."""
+
+    source_hash: str | None = Field(None, description="The build context those files came from.")
+    raw: FileRecord | None = None
+    stripped: FileRecord | None = None
+    compressed: list[CompressedFile] = Field(default_factory=list)
+
+
 class ArtifactRecord(Record):
     gadget: str
     toolchain: ToolchainIdentity
@@ -124,6 +134,10 @@ class ArtifactRecord(Record):
         None, description="The smoke run in a real runtime; absent when skipped (--no-smoke)."
     )
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    last_good: LastGood | None = Field(
+        None,
+        description="On a failed or unavailable artifact: the last good build's files, kept.",
+    )
 
     @property
     def key(self) -> tuple[str, str]:
@@ -207,8 +221,24 @@ def merge_records(
     """
     merged = {r.key: r for r in (previous.artifacts if previous else [])}
     merged = {k: r for k, r in merged.items() if k[0] in gadgets and k[1] in toolchains}
-    merged.update({r.key: r for r in new})
+    merged.update({r.key: keep_last_good(r, merged.get(r.key)) for r in new})
     return [merged[k] for k in sorted(merged)]
+
+
+def keep_last_good(record: ArtifactRecord, previous: ArtifactRecord | None) -> ArtifactRecord:
+    """``record``, holding the files of ``previous`` when it has none of its own and the
+    previous build (or the one before it) succeeded."""
+    if previous is None or record.status in {ArtifactStatus.BUILT, ArtifactStatus.CACHED}:
+        return record
+    kept: LastGood | None = previous.last_good
+    if previous.status in {ArtifactStatus.BUILT, ArtifactStatus.CACHED}:
+        kept = LastGood(
+            source_hash=previous.source_hash,
+            raw=previous.raw,
+            stripped=previous.stripped,
+            compressed=previous.compressed,
+        )
+    return record if kept is None else record.model_copy(update={"last_good": kept})
 
 
 def merge_manifests(manifests: list[tuple[Path, Manifest]]) -> Manifest:

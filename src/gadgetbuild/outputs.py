@@ -83,6 +83,9 @@ def record_paths(records: Iterable[ArtifactRecord]) -> set[str]:
     paths: set[str] = set()
     for record in records:
         files = [record.raw, record.stripped, *record.compressed]
+        if record.last_good is not None:
+            kept = record.last_good
+            files += [kept.raw, kept.stripped, *kept.compressed]
         paths.update(f.path for f in files if f is not None)
     return paths
 

@@ -19,7 +19,7 @@ from gadgetbuild.cli.group import (
     toolchains_dir_option,
 )
 from gadgetbuild.errors import EnvironmentUnavailableError, FailureError
-from gadgetbuild.manifest import ArtifactRecord, ArtifactStatus
+from gadgetbuild.manifest import ArtifactRecord, ArtifactStatus, Manifest
 from gadgetbuild.pipeline import BuildOptions, run_build
 from gadgetbuild.plan import Shard, make_plan
 from gadgetbuild.schemas import stale_schemas, update_readme, write_schemas
@@ -119,14 +119,19 @@ def build(
         render.stdout.print(render.build_summary(result.records))
         render.failure_details(result.records)
         log.info("manifest: %s", result.manifest_path)
-    raise_for_records(result.records, strict=strict or bool(toolchains))
+    raise_for_records(result.records, result.manifest, strict=strict or bool(toolchains))
 
 
-def raise_for_records(records: tuple[ArtifactRecord, ...], *, strict: bool) -> None:
+def raise_for_records(
+    records: tuple[ArtifactRecord, ...], manifest: Manifest, *, strict: bool
+) -> None:
     statuses = [r.status for r in records]
     failed = statuses.count(ArtifactStatus.FAILED)
     if failed:
-        raise FailureError(f"{failed} of {len(records)} artifacts failed")
+        rebuilt = {r.key for r in records}
+        kept = [" × ".join(r.key) for r in manifest.artifacts if r.last_good and r.key in rebuilt]
+        hint = f"the last good files stay in place for {', '.join(kept)}" if kept else ""
+        raise FailureError(f"{failed} of {len(records)} artifacts failed", hint=hint)
 
     unavailable = statuses.count(ArtifactStatus.UNAVAILABLE)
     if unavailable and strict:

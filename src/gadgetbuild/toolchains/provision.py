@@ -80,8 +80,14 @@ def provision_auto(
 
     local = provision_local(spec)
     if not isinstance(local, Unavailable):
-        log.debug(
-            "%s: Docker unavailable (%s); using the local compiler", spec.name, in_docker.reason
+        # With no engine the local compiler is the expected way; with one, Docker failing is
+        # news (a wrong pin, a missing image): the user is told rather than left to find out.
+        level = logging.WARNING if isinstance(engine, Engine) else logging.DEBUG
+        log.log(
+            level,
+            "%s: Docker cannot serve (%s); using the local compiler",
+            spec.name,
+            in_docker.reason,
         )
         return local
 

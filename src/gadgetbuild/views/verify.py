@@ -152,6 +152,15 @@ def named_files(record: ArtifactRecord) -> list[tuple[str, FileRecord]]:
     if record.stripped:
         files.append(("stripped", record.stripped))
     files.extend((packed.codec, packed) for packed in record.compressed)
+    kept = record.last_good
+    if kept is not None:
+        # Hashed, not read for their interface: the record's exports are of no build of theirs.
+        files += [
+            (f"last good {role}", f)
+            for role, f in (("raw", kept.raw), ("stripped", kept.stripped))
+            if f
+        ]
+        files.extend((f"last good {packed.codec}", packed) for packed in kept.compressed)
     return files
 
 
