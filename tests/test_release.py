@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import io
 import json
+import subprocess
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from in_toto_attestation.predicates.provenance.v1 import provenance_pb2
 from in_toto_attestation.v1 import statement_pb2
 from in_toto_attestation.v1.statement import Statement
 
+from conftest import MiniRepo
 from gadgetbuild.cli import main
 from gadgetbuild.errors import UsageError
 from gadgetbuild.manifest import (
@@ -29,6 +31,7 @@ from gadgetbuild.manifest import (
 )
 from gadgetbuild.release.archive import write_sums, write_tarball
 from gadgetbuild.release.gates import check_gates
+from gadgetbuild.release.layout import put_in_place
 from gadgetbuild.release.oci import (
     ARTIFACT_TYPE,
     CONFIG_MEDIA_TYPE,
@@ -40,6 +43,7 @@ from gadgetbuild.release.oci import (
 from gadgetbuild.release.provenance import BuildFacts, provenance_statement
 from gadgetbuild.release.reproduce import first_difference
 from gadgetbuild.release.run import check_version
+from gadgetbuild.release.source_url import public_url
 from gadgetbuild.specs import BudgetSpec, GadgetSpec, ParamSpec, load_toolchain
 from gadgetbuild.wasm import assemble
 
@@ -88,7 +92,8 @@ def test_budget_gate_names_artifact_limit_and_value() -> None:
         "1000 bytes",
     )
     assert failure.message == (
-        "hello × go-1.24: stripped is 1000 bytes, over its budget of 900 bytes (100 bytes over)"
+        "hello × go-1.24: stripped is 1000 bytes, over its budget of 900 bytes (100 bytes over; "
+        '[budgets."go-1.24"] in hello/gadget.toml)'
     )
 
 
@@ -258,7 +263,7 @@ def test_provenance_reads_as_in_toto_statement_and_slsa_provenance() -> None:
     assert all(d.digest or d.uri for d in predicate.build_definition.resolved_dependencies)
 
 
-@pytest.mark.parametrize("version", ["", "../x", "a/b", ".hidden", "1 0"])
+@pytest.mark.parametrize("version", ["", "../x", "a/b", ".hidden", "1 0", "1" * 129])
 def test_version_must_be_a_plain_name(version: str) -> None:
     with pytest.raises(UsageError, match="--version"):
         check_version(version)
@@ -291,3 +296,160 @@ def test_unavailable_toolchain_stops_the_release_with_exit_3(
     assert status == 3
     assert "toolchains unavailable for the release: tinygo-0.41" in capsys.readouterr().err
     assert not (tmp_path / "dist").exists()
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("https://example.org/gadgets", "https://example.org/gadgets"),
+        ("https://user:token@example.org/g.git?x=1#y", "https://example.org/g.git"),
+        ("ssh://git@example.org:2222/g.git", "ssh://example.org:2222/g.git"),
+        ("git@example.org:team/g.git", "ssh://example.org/team/g.git"),
+        ("/work/main", None),
+        ("file:///work/main", None),
+        ("../elsewhere", None),
+        ("not a url", None),
+        ("https://example.org/a\nb", None),
+        ("https://", None),
+        ("https://example.org:port/x", None),
+    ],
+)
+def test_source_url_is_a_public_url_without_credentials(given: str, expected: str | None) -> None:
+    assert public_url(given) == expected
+
+
+def release(tmp_path: Path, gadgets: Path, *extra: str) -> list[str]:
+    toolchains = str(REPO / "toolchains")
+    return [
+        "release", "--version", "1.0.0", "--toolchain", "go-1.24", "--backend", "local",
+        "--gadgets-dir", str(gadgets), "--toolchains-dir", toolchains,
+        "--dist", str(tmp_path / "dist"), *extra,
+    ]  # fmt: skip
+
+
+def refused(capsys: pytest.CaptureFixture[str], args: list[str]) -> str:
+    """The release's stderr, once it exited 2 with no traceback and wrote no release."""
+    status = main(args)
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert "Traceback" not in err
+    return " ".join(err.split())
+
+
+def test_an_existing_release_is_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    (tmp_path / "dist" / "1.0.0").mkdir(parents=True)
+    (tmp_path / "dist" / "1.0.0" / "kept").write_text("the earlier release")
+
+    err = refused(capsys, release(tmp_path, REPO / "gadgets", "--allow-dirty"))
+
+    assert "a release of 1.0.0 is already there" in err
+    assert "--replace" in err
+    assert (tmp_path / "dist" / "1.0.0" / "kept").read_text() == "the earlier release"
+
+
+@pytest.mark.parametrize(
+    "baseline",
+    [
+        "folder-without-manifest",
+        "not-a-manifest.json",
+        "README.md",
+    ],
+)
+def test_a_baseline_that_is_no_manifest_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], baseline: str
+) -> None:
+    (tmp_path / "folder-without-manifest").mkdir()
+    (tmp_path / "not-a-manifest.json").write_text('{"a": 1}')
+    (tmp_path / "README.md").write_text("# not JSON")
+
+    err = refused(
+        capsys, release(tmp_path, REPO / "gadgets", "--baseline", str(tmp_path / baseline))
+    )
+
+    assert str(tmp_path / baseline) in err
+    assert "manifest" in err
+
+
+@pytest.mark.parametrize("url", ["not a url", "/work/main", "https://example.org/a\tb"])
+def test_a_source_url_that_is_no_url_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    err = refused(capsys, release(tmp_path, REPO / "gadgets", "--source-url", url))
+
+    assert "--source-url" in err
+    assert "such as https://example.org/gadgets" in err
+
+
+def git_repo(mini_repo: MiniRepo) -> None:
+    identity = ["-c", "user.name=gadgetbuild tests", "-c", "user.email=tests@gadgetbuild.invalid"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "gadgets"]):
+        subprocess.run(["git", *identity, "-C", str(mini_repo.root), *args], check=True)
+
+
+@pytest.mark.parametrize("changed", ["alpha/main.go", "_lib/lib.go", "alpha/untracked.go"])
+def test_sources_that_differ_from_their_commit_are_refused(
+    mini_repo: MiniRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str], changed: str
+) -> None:
+    # _lib is no gadget: alpha builds with it through `replace`, so a change there counts.
+    git_repo(mini_repo)
+    path = mini_repo.gadgets / changed
+    path.write_text((path.read_text() if path.exists() else "package main\n") + "// changed\n")
+    args = release(tmp_path, mini_repo.gadgets)
+    args[args.index(str(REPO / "toolchains"))] = str(mini_repo.toolchains)
+
+    err = refused(capsys, args)
+
+    assert "the gadgets differ from commit" in err
+    assert "--allow-dirty" in err
+    assert not (tmp_path / "dist").exists()
+
+
+def test_a_failed_move_puts_the_earlier_release_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staging, dist = tmp_path / "staging", tmp_path / "dist"
+    (staging / "1.0.0").mkdir(parents=True)
+    (staging / "1.0.0" / "new").write_text("new")
+    (staging / "1.0.0.tar.gz").write_text("new archive")
+    (dist / "1.0.0").mkdir(parents=True)
+    (dist / "1.0.0" / "old").write_text("old")
+    (dist / "1.0.0.tar.gz").write_text("old archive")
+    real = Path.replace
+
+    def failing(self: Path, target: Path) -> Path:
+        if self == staging / "1.0.0.tar.gz":
+            raise OSError(28, "No space left on device")
+        return real(self, target)
+
+    monkeypatch.setattr(Path, "replace", failing)
+    moves = [(staging / "1.0.0", dist / "1.0.0"), (staging / "1.0.0.tar.gz", dist / "1.0.0.tar.gz")]
+    with pytest.raises(OSError, match="No space"):
+        put_in_place(moves, staging)
+
+    assert [p.name for p in (dist / "1.0.0").iterdir()] == ["old"]
+    assert (dist / "1.0.0.tar.gz").read_text() == "old archive"
+
+
+def test_a_failed_move_of_a_first_release_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staging, dist = tmp_path / "staging", tmp_path / "dist"
+    (staging / "1.0.0").mkdir(parents=True)
+    (staging / "1.0.0.tar.gz").write_text("new archive")
+    dist.mkdir()
+    real = Path.replace
+
+    def failing(self: Path, target: Path) -> Path:
+        if self == staging / "1.0.0.tar.gz":
+            raise OSError(13, "Permission denied")
+        return real(self, target)
+
+    monkeypatch.setattr(Path, "replace", failing)
+    moves = [(staging / "1.0.0", dist / "1.0.0"), (staging / "1.0.0.tar.gz", dist / "1.0.0.tar.gz")]
+    with pytest.raises(OSError, match="Permission"):
+        put_in_place(moves, staging)
+
+    assert list(dist.iterdir()) == []

@@ -57,6 +57,9 @@ def release_args(dist: Path, *extra: str) -> list[str]:
         "https://example.org/gadgets",
         "--jobs",
         "2",
+        # The checkout the tests run in may hold uncommitted work; the refusal of dirty
+        # sources is tested on a repository of its own (tests/test_release.py).
+        "--allow-dirty",
         *extra,
     ]
 
@@ -82,6 +85,26 @@ def test_two_runs_give_the_same_bytes(released: Released) -> None:
         assert (released.first / name).read_bytes() == (released.second / name).read_bytes()
     tarballs = [(f.parent / f"{VERSION}.tar.gz").read_bytes() for f in released]
     assert tarballs[0] == tarballs[1]
+
+
+def test_replace_writes_over_a_release_and_a_rerun_gives_its_bytes(
+    released: Released, tmp_path: Path
+) -> None:
+    dist = shutil.copytree(released.first.parent, tmp_path / "dist")
+    (dist / VERSION / "stale.txt").write_text("from the release written over")
+
+    assert main(release_args(dist, "--replace")) == 0
+
+    assert not (dist / VERSION / "stale.txt").exists()
+    for name in ("SHA256SUMS", f"../{VERSION}.tar.gz"):
+        assert (dist / VERSION / name).read_bytes() == (released.first / name).read_bytes()
+    assert [p.name for p in dist.iterdir() if p.name.startswith(".")] == [".gadgetbuild.lock"]
+
+
+def test_the_release_folder_has_the_mode_the_umask_gives(released: Released) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    assert released.first.stat().st_mode & 0o777 == 0o777 & ~umask
 
 
 def test_the_folder_holds_modules_debug_oci_provenance_and_sums(released: Released) -> None:
@@ -163,13 +186,18 @@ def test_verify_passes_then_catches_changed_removed_added(
     released: Released, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert verify_problems(released.first, capsys) == {}
-    copies = {n: shutil.copytree(released.first, tmp_path / n) for n in ("a", "b", "c", "d")}
+    names = ("a", "b", "c", "d", "e", "f", "g")
+    copies = {n: shutil.copytree(released.first, tmp_path / n) for n in names}
     blob = next((copies["a"] / "oci/go-1.24/hello/blobs/sha256").iterdir()).name
 
     (copies["a"] / "oci/go-1.24/hello/blobs/sha256" / blob).write_bytes(b"changed")
     (copies["b"] / "oci/go-1.24/hello/index.json").unlink()
     (copies["c"] / "debug/go-1.24/extra.wasm").write_bytes(b"added")
     (copies["d"] / "provenance.json").write_text("{}")
+    sums = copies["e"] / "SHA256SUMS"
+    sums.write_text("".join(x for x in sums.read_text().splitlines(True) if "manifest" not in x))
+    (copies["f"] / "SHA256SUMS.evil").write_bytes(b"a payload beside the list")
+    (copies["g"] / "SHA256SUMS.asc").write_bytes(b"a detached signature")
 
     assert verify_problems(copies["a"], capsys) == {
         f"oci/go-1.24/hello/blobs/sha256/{blob}": ["hash-mismatch"]
@@ -179,6 +207,20 @@ def test_verify_passes_then_catches_changed_removed_added(
     }
     assert verify_problems(copies["c"], capsys) == {"debug/go-1.24/extra.wasm": ["unexpected-file"]}
     assert verify_problems(copies["d"], capsys) == {"provenance.json": ["hash-mismatch"]}
+    assert verify_problems(copies["e"], capsys) == {"SHA256SUMS": ["not-listed"]}
+    assert verify_problems(copies["f"], capsys) == {"SHA256SUMS.evil": ["unexpected-file"]}
+    assert verify_problems(copies["g"], capsys) == {}
+
+
+def test_verify_of_the_archive_says_to_extract_it(
+    released: Released, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["verify", str(released.first.parent / f"{VERSION}.tar.gz")])
+
+    err = " ".join(capsys.readouterr().err.split())
+    assert status == 1
+    assert "a gzip archive, not a manifest" in err
+    assert "extract it" in err
 
 
 @pytest.fixture

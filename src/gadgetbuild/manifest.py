@@ -183,13 +183,23 @@ def current_umask() -> int:
     return mask
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 def read_manifest(path: Path) -> Manifest:
     """Read and validate a manifest; every failure is a :class:`ManifestError` naming ``path``."""
     try:
-        data = json.loads(path.read_bytes())
+        raw = path.read_bytes()
+        data = json.loads(raw)
     except OSError as exc:
         raise ManifestError(f"cannot read the manifest: {exc.strerror}", path=path) from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        if raw.startswith(GZIP_MAGIC):
+            raise ManifestError(
+                "a gzip archive, not a manifest",
+                path=path,
+                hint="extract it (`tar -xzf`) and name the folder it holds",
+            ) from exc
         raise ManifestError(f"not JSON: {exc}", path=path) from exc
 
     version = data.get("schema_version") if isinstance(data, dict) else None

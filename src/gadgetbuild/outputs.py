@@ -33,16 +33,20 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def locked(out_dir: Path, *, wait: bool) -> Iterator[None]:
-    """Hold the folder's lock; a second build waits with a message, or fails with ``wait=False``."""
+def locked(
+    out_dir: Path, *, wait: bool, what: str = "artifacts folder", option: str = "--out"
+) -> Iterator[None]:
+    """Hold the folder's lock; a second build waits with a message, or fails with ``wait=False``.
+
+    ``what`` and ``option`` name the folder in messages: the release locks its dist folder."""
     if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError("the artifacts folder is a file", path=out_dir, hint="pick another --out")
+        raise UsageError(f"the {what} is a file", path=out_dir, hint=f"pick another {option}")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         lock = (out_dir / LOCK_NAME).open("a")
     except OSError as exc:
         raise EnvironmentUnavailableError(
-            f"cannot write to the artifacts folder: {exc.strerror}", path=out_dir
+            f"cannot write to the {what}: {exc.strerror}", path=out_dir
         ) from exc
     with lock:
         try:
@@ -50,11 +54,11 @@ def locked(out_dir: Path, *, wait: bool) -> Iterator[None]:
         except BlockingIOError:
             if not wait:
                 raise EnvironmentUnavailableError(
-                    "another build holds this artifacts folder",
+                    f"another build holds this {what}",
                     path=out_dir,
                     hint="wait for it, or drop --no-wait to queue behind it",
                 ) from None
-            log.warning("%s: another build holds this folder; waiting for it", out_dir)
+            log.warning("%s: another build holds this %s; waiting for it", out_dir, what)
             fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield

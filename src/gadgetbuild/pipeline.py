@@ -19,7 +19,13 @@ from gadgetbuild import __version__
 from gadgetbuild.cache import BuildCache, cache_key
 from gadgetbuild.compress import CODECS, compress_all
 from gadgetbuild.context import build_context
-from gadgetbuild.errors import CompileError, FailureError, GadgetRunError, SpecError
+from gadgetbuild.errors import (
+    CompileError,
+    FailureError,
+    GadgetbuildError,
+    GadgetRunError,
+    SpecError,
+)
 from gadgetbuild.git import git_output
 from gadgetbuild.interrupts import begin_run, cancel_all, handle_signals
 from gadgetbuild.manifest import (
@@ -377,10 +383,14 @@ def file_record(path: Path, data: bytes, root: Path) -> FileRecord:
     )
 
 
+DIRTY = "-dirty"
+
+
 def source_revision(plan: Plan) -> str | None:
-    """The git commit holding the gadgets, with `-dirty` when their files differ from it."""
+    """The git commit holding the gadgets, with `-dirty` when their files, or those of the
+    modules they build with (``replace`` targets), differ from it."""
     # Absolute: git runs in the first folder, and reads the others' paths from there.
-    folders = sorted({a.gadget_dir.resolve() for a in plan.artifacts})
+    folders = sorted({f.resolve() for a in plan.artifacts for f in context_folders(a)})
     if not folders:
         return None
 
@@ -388,4 +398,13 @@ def source_revision(plan: Plan) -> str | None:
     dirty = git_output(folders[0], "status", "--porcelain", "--", *map(str, folders))
     if head is None or dirty is None:
         return None
-    return f"{head}-dirty" if dirty else head
+    return f"{head}{DIRTY}" if dirty else head
+
+
+def context_folders(artifact: Artifact) -> tuple[Path, ...]:
+    try:
+        return build_context(artifact.gadget_dir).folders
+    except (GadgetbuildError, OSError):
+        # A context that cannot be formed fails its artifact's build; its own folder is
+        # still what the revision covers.
+        return (artifact.gadget_dir,)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -19,9 +18,11 @@ from gadgetbuild.cli.group import (
     gadgets_dir_option,
     toolchains_dir_option,
 )
+from gadgetbuild.errors import UsageError
 from gadgetbuild.git import git_output
 from gadgetbuild.pipeline import StageEvent
 from gadgetbuild.release import DEFAULT_MAX_GROWTH, ReleaseRequest, ReleaseResult, run_release
+from gadgetbuild.release.source_url import public_url
 from gadgetbuild.toolchains.provision import BackendChoice
 
 log = logging.getLogger("gadgetbuild")
@@ -80,6 +81,12 @@ log = logging.getLogger("gadgetbuild")
     show_default="number of cores",
     help="Artifacts built at once.",
 )
+@click.option("--replace", is_flag=True, help="Write over an existing release of this version.")
+@click.option(
+    "--allow-dirty",
+    is_flag=True,
+    help="Release gadgets whose files differ from their git commit (the provenance says so).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print every released file as JSON.")
 def release(
     version: str,
@@ -93,24 +100,24 @@ def release(
     backend: BackendChoice,
     source_url: str | None,
     jobs: int,
+    replace: bool,
+    allow_dirty: bool,
     as_json: bool,
 ) -> None:
     """Build every gadget with every toolchain in Docker with no cache, build each again
     from a copy of its sources at another path and require the same bytes, hold the sizes
     to the budgets of gadget.toml and (with --baseline) to --max-growth, then write
     dist/VERSION/ (modules, debug/, manifest.json, oci/ layouts, provenance.json,
-    SHA256SUMS) and dist/VERSION.tar.gz. A failure writes nothing.
+    SHA256SUMS) and dist/VERSION.tar.gz. A failure writes nothing. A version already in
+    the dist folder, and gadgets whose files differ from their git commit, are refused
+    before any work (--replace, --allow-dirty).
 
     \b
     Example: release what this machine can build (TinyGo has no image here):
       gadgetbuild release --version 0.2.0 --toolchain go-1.24 \\
           --baseline dist/0.1.0/manifest.json
     """
-    url = (
-        git_output(gadgets_dir, "remote", "get-url", "origin") or ""
-        if source_url is None
-        else source_url
-    )
+    url = release_source_url(source_url, gadgets_dir)
     request = ReleaseRequest(
         version=version,
         gadgets_dir=gadgets_dir,
@@ -123,7 +130,9 @@ def release(
         backend=backend,
         source_url=url,
         jobs=jobs,
-        command=release_command(version, gadgets, toolchains, max_growth, backend, baseline),
+        replace=replace,
+        allow_dirty=allow_dirty,
+        command=release_command(version, gadgets, toolchains, max_growth, backend),
         on_event=log_stage,
         on_step=lambda step, seconds: log.info("%-10s done in %6.1f s", step, seconds),
         on_note=lambda note: log.warning("%s", note),
@@ -143,18 +152,38 @@ def release_command(
     toolchains: tuple[str, ...],
     max_growth: float,
     backend: str,
-    baseline: Path | None,
 ) -> list[str]:
-    """The command line as the provenance records it: options in one order, the baseline by
-    digest (its path is this machine's, its bytes are what the gate read)."""
+    """The command line as the provenance records it, options in one order (the release
+    adds the baseline, by digest)."""
     argv = ["gadgetbuild", "release", "--version", version]
     argv += [arg for g in sorted(gadgets) for arg in ("--gadget", g)]
     argv += [arg for t in sorted(toolchains) for arg in ("--toolchain", t)]
     argv += ["--max-growth", f"{max_growth:g}", "--backend", backend]
-    if baseline is not None:
-        manifest = baseline / "manifest.json" if baseline.is_dir() else baseline
-        argv += ["--baseline", "sha256:" + hashlib.sha256(manifest.read_bytes()).hexdigest()]
     return argv
+
+
+def release_source_url(given: str | None, gadgets_dir: Path) -> str:
+    """--source-url checked (empty: none), else the origin remote when it is a public URL."""
+    if given is not None:
+        url = public_url(given)
+        if given and url is None:
+            raise UsageError(
+                f"--source-url '{given}': expected an https, http, ssh or git URL with a host, "
+                "such as https://example.org/gadgets (or '' for none)"
+            )
+        return url or ""
+
+    origin = git_output(gadgets_dir, "remote", "get-url", "origin")
+    if not origin:
+        return ""
+    url = public_url(origin)
+    if url is None:
+        log.warning(
+            "the origin remote (%s) is no URL anyone can open: the release names no source "
+            "URL; pass --source-url to name one",
+            origin,
+        )
+    return url or ""
 
 
 def log_stage(event: StageEvent) -> None:

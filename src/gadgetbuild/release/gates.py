@@ -83,7 +83,8 @@ def budget_failures(
                     limit=f"{limit} bytes",
                     value=f"{size} bytes",
                     message=f"{record.gadget} × {record.toolchain.name}: {measure} is {size} "
-                    f"bytes, over its budget of {limit} bytes ({size - limit} bytes over)",
+                    f"bytes, over its budget of {limit} bytes ({size - limit} bytes over; "
+                    f'[budgets."{record.toolchain.name}"] in {record.gadget}/gadget.toml)',
                 )
             )
     return failures, notes

@@ -14,12 +14,14 @@ dist/<version>.tar.gz
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from gadgetbuild import __version__
+from gadgetbuild.interrupts import deferred_signals
 from gadgetbuild.manifest import (
     MANIFEST_NAME,
     ArtifactRecord,
@@ -60,34 +62,39 @@ def write_release(
     version: str,
     mtime: int,
 ) -> ReleaseFolder:
-    """Assemble the release beside ``dist_dir/version``, then put it in that folder's place."""
+    """Assemble the folder and its archive in a staging folder of ``dist_dir``, then move
+    both into place together; until then ``dist_dir`` holds what it held."""
     dist_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{version}.staging-", dir=dist_dir))
     try:
-        records = [copy_artifact(built, r, staging) for r in built.records]
+        # Made by mkdir, not mkdtemp: the folder gets the mode the umask gives, not 0700.
+        release = staging / version
+        release.mkdir()
+        records = [copy_artifact(built, r, release) for r in built.records]
         manifest = Manifest(
             gadgetbuild_version=__version__,
             source_revision=built.manifest.source_revision,
             artifacts=sorted(records, key=lambda r: r.key),
         )
-        write_manifest(manifest, staging / MANIFEST_NAME)
+        write_manifest(manifest, release / MANIFEST_NAME)
 
         image = ImageFacts(rfc3339(mtime), f"gadgetbuild {__version__}", facts.source_url)
         for record in records:
-            module = (staging / stripped_of(record).path).read_bytes()
-            folder = staging / OCI_FOLDER / record.toolchain.name / record.gadget
+            module = (release / stripped_of(record).path).read_bytes()
+            folder = release / OCI_FOLDER / record.toolchain.name / record.gadget
             write_layout(folder, gadgets[record.gadget], module, image, version)
 
-        subjects = file_digests(staging, release_files(staging))
-        write_atomic(staging / PROVENANCE_NAME, provenance_statement(subjects, facts))
-        write_sums(staging)
-        files = file_digests(staging, release_files(staging))
+        subjects = file_digests(release, release_files(release))
+        write_atomic(release / PROVENANCE_NAME, provenance_statement(subjects, facts))
+        write_sums(release)
+        files = file_digests(release, release_files(release))
+        archive = write_tarball(release, staging / f"{version}.tar.gz", mtime)
 
-        folder = dist_dir / version
-        replace_folder(staging, folder)
+        folder, tarball = dist_dir / version, dist_dir / f"{version}.tar.gz"
+        with deferred_signals():
+            put_in_place([(release, folder), (archive, tarball)], staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    tarball = write_tarball(folder, dist_dir / f"{version}.tar.gz", mtime)
     return ReleaseFolder(folder, tarball, manifest, files)
 
 
@@ -122,12 +129,31 @@ def stripped_of(record: ArtifactRecord) -> FileRecord:
     return record.stripped
 
 
-def replace_folder(staging: Path, folder: Path) -> None:
-    """Put ``staging`` at ``folder``, the previous release of that version moved aside first."""
-    if folder.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old-", dir=folder.parent))
-        folder.replace(old / folder.name)
-        staging.replace(folder)
-        shutil.rmtree(old, ignore_errors=True)
-        return
-    staging.replace(folder)
+def put_in_place(moves: list[tuple[Path, Path]], aside: Path) -> None:
+    """Rename each source onto its target, what the targets held moved into ``aside`` first;
+    if one rename fails, every target gets its old content back before the error goes on."""
+    done: list[tuple[Path, Path | None, bool]] = []  # target, its old content, moved in
+    try:
+        for number, (source, target) in enumerate(moves):
+            old = None
+            if target.exists() or target.is_symlink():
+                old = aside / f"old-{number}"
+                target.replace(old)
+            done.append((target, old, False))
+            source.replace(target)
+            done[-1] = (target, old, True)
+    except OSError:
+        for target, old, moved in reversed(done):
+            with contextlib.suppress(OSError):
+                if moved:
+                    remove(target)
+                if old is not None:
+                    old.replace(target)
+        raise
+
+
+def remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()

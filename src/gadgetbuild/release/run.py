@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tempfile
 import time
@@ -10,9 +11,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gadgetbuild.errors import FailureError, UsageError
+from gadgetbuild.errors import FailureError, ManifestError, UsageError
 from gadgetbuild.manifest import Manifest
-from gadgetbuild.pipeline import BuildOptions, EventSink, source_revision
+from gadgetbuild.outputs import locked
+from gadgetbuild.pipeline import DIRTY, BuildOptions, BuildResult, EventSink, source_revision
 from gadgetbuild.plan import Plan, make_plan
 from gadgetbuild.release.archive import source_time
 from gadgetbuild.release.gates import DEFAULT_MAX_GROWTH, GateReport, check_gates
@@ -47,6 +49,8 @@ class ReleaseRequest:
     backend: BackendChoice = "docker"
     source_url: str = ""
     jobs: int = 1
+    replace: bool = False  # write over an existing release of this version
+    allow_dirty: bool = False  # release sources that differ from their commit
     command: list[str] = field(default_factory=list)
     on_event: EventSink = field(default=lambda _event: None)
     on_step: StepSink = field(default=lambda _step, _seconds: None)
@@ -62,11 +66,12 @@ class ReleaseResult:
 def run_release(request: ReleaseRequest) -> ReleaseResult:
     """Build, prove, gate and write the release; any failure raises before ``dist`` changes.
 
-    Raises UsageError (a bad version, baseline or spec), EnvironmentUnavailableError (a
-    toolchain asked for is unavailable), FailureError (a build, the proof or a gate failed).
+    Raises UsageError (a bad version, baseline or spec, an existing release, dirty sources),
+    EnvironmentUnavailableError (a toolchain asked for is unavailable), FailureError (a
+    build, the proof or a gate failed, the release could not be written).
     """
     check_version(request.version)
-    baseline = load_manifest(request.baseline)[1] if request.baseline else None
+    baseline, command = load_baseline(request)
     plan = make_plan(
         # Absolute: the manifest's source revision asks git about these folders.
         request.gadgets_dir.absolute(),
@@ -76,11 +81,14 @@ def run_release(request: ReleaseRequest) -> ReleaseResult:
     )
     if not plan.artifacts:
         raise UsageError("nothing to release: the filters leave no artifact")
+    revision = source_revision(plan)
+    check_clean(revision, request)
     mtime = source_time(request.gadgets_dir)
 
     # Imported here: the engine client it loads costs the other commands their start-up.
     from gadgetbuild.toolchains.provision import provision_toolchains  # noqa: PLC0415
 
+    check_not_released(request)  # before any work; again under the lock, for a race
     with timed(request.on_step, "provision"):
         specs = {a.toolchain.name: a.toolchain for a in plan.artifacts}
         provisioned = provision_toolchains(
@@ -88,31 +96,95 @@ def run_release(request: ReleaseRequest) -> ReleaseResult:
         )
         require_available(provisioned)
 
-    options = BuildOptions(Path(), jobs=request.jobs, on_event=request.on_event)
-    with tempfile.TemporaryDirectory(prefix="gadgetbuild-release-") as tmp:
-        work = Path(tmp)
-        with timed(request.on_step, "build"):
-            first = build_strict(plan, provisioned, work / "first", options)
-        with timed(request.on_step, "reproduce"):
-            mismatches = compare_builds(first, reproduce(plan, provisioned, work, options))
-        with timed(request.on_step, "gates"):
-            gates = check_gates(list(first.records), plan.gadgets, baseline, request.max_growth)
-        for note in gates.notes:
-            request.on_note(note)
-        raise_for_release(mismatches, gates)
+    # One release at a time per dist folder; the second, once it runs, finds the first's.
+    with locked(request.dist_dir, wait=True, what="dist folder", option="--dist"):
+        check_not_released(request)
+        options = BuildOptions(Path(), jobs=request.jobs, on_event=request.on_event)
+        with tempfile.TemporaryDirectory(prefix="gadgetbuild-release-") as tmp:
+            work = Path(tmp)
+            with timed(request.on_step, "build"):
+                first = build_strict(plan, provisioned, work / "first", options)
+            with timed(request.on_step, "reproduce"):
+                mismatches = compare_builds(first, reproduce(plan, provisioned, work, options))
+            with timed(request.on_step, "gates"):
+                gates = check_gates(list(first.records), plan.gadgets, baseline, request.max_growth)
+            for note in gates.notes:
+                request.on_note(note)
+            raise_for_release(mismatches, gates)
 
-        facts = build_facts(request, plan, first.manifest)
-        with timed(request.on_step, "write"):
-            release = write_release(
-                first, plan.gadgets, facts, request.dist_dir, request.version, mtime
+            facts = BuildFacts(
+                command=command,
+                source_revision=first.manifest.source_revision or revision,
+                source_url=request.source_url,
+                records=list(first.manifest.artifacts),
+                toolchains=plan.toolchains,
             )
+            with timed(request.on_step, "write"):
+                release = write_or_fail(request, first, plan, facts, mtime)
     return ReleaseResult(release, gates)
+
+
+def load_baseline(request: ReleaseRequest) -> tuple[Manifest | None, list[str]]:
+    """The baseline manifest, and the command as the provenance records it: the baseline by
+    digest (its path is this machine's; its bytes are what the gate read)."""
+    if request.baseline is None:
+        return None, request.command
+    try:
+        path, manifest = load_manifest(request.baseline)
+    except (ManifestError, UsageError) as exc:
+        raise UsageError(
+            f"--baseline: {exc.message}",
+            path=exc.path,
+            hint="name the previous release's manifest.json, or its folder",
+        ) from exc
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return manifest, [*request.command, "--baseline", f"sha256:{digest}"]
+
+
+def check_clean(revision: str | None, request: ReleaseRequest) -> None:
+    """A release is rebuilt from its commit: sources that differ from it are refused."""
+    if revision is None or not revision.endswith(DIRTY) or request.allow_dirty:
+        return
+    raise UsageError(
+        f"the gadgets differ from commit {revision.removesuffix(DIRTY)[:12]}: changed or "
+        "untracked files, which a rebuild from the commit would not have",
+        path=request.gadgets_dir,
+        hint="commit them (`git status` lists them), or pass --allow-dirty: the manifest "
+        "and the provenance then say `dirty`",
+    )
+
+
+def check_not_released(request: ReleaseRequest) -> None:
+    """A version is released once: writing over it takes --replace."""
+    version = request.version
+    targets = (request.dist_dir / version, request.dist_dir / f"{version}.tar.gz")
+    found = [p for p in targets if p.exists() or p.is_symlink()]
+    if found and not request.replace:
+        raise UsageError(
+            f"a release of {version} is already there",
+            path=found[0],
+            hint="pick a new --version, or pass --replace to write over it",
+        )
+
+
+def write_or_fail(
+    request: ReleaseRequest, built: BuildResult, plan: Plan, facts: BuildFacts, mtime: int
+) -> ReleaseFolder:
+    try:
+        return write_release(built, plan.gadgets, facts, request.dist_dir, request.version, mtime)
+    except OSError as exc:
+        raise FailureError(
+            f"cannot write the release: {exc.strerror or exc}",
+            path=exc.filename or request.dist_dir,
+            hint="the dist folder holds what it held before",
+        ) from exc
 
 
 def check_version(version: str) -> None:
     if not re.fullmatch(VERSION_PATTERN, version) or ".." in version:
         raise UsageError(
-            f"--version '{version}': expected letters, digits, '.', '_' or '-', such as 0.3.0"
+            f"--version '{version}': expected up to 128 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit, such as 0.3.0"
         )
 
 
@@ -121,20 +193,10 @@ def raise_for_release(mismatches: list[Mismatch], gates: GateReport) -> None:
     problems = [m.describe() for m in mismatches] + [f.message for f in gates.failures]
     if problems:
         raise FailureError(
-            f"the release is refused ({len(problems)} problem{'s' if len(problems) > 1 else ''}): "
-            + "; ".join(problems),
+            f"the release is refused ({len(problems)} problem{'s' if len(problems) > 1 else ''}):"
+            + "".join(f"\n  - {problem}" for problem in problems),
             hint="nothing was written to the dist folder",
         )
-
-
-def build_facts(request: ReleaseRequest, plan: Plan, manifest: Manifest) -> BuildFacts:
-    return BuildFacts(
-        command=request.command,
-        source_revision=manifest.source_revision or source_revision(plan),
-        source_url=request.source_url,
-        records=list(manifest.artifacts),
-        toolchains=plan.toolchains,
-    )
 
 
 @contextmanager

@@ -48,7 +48,12 @@ IGNORED: tuple[str, ...] = (
 )
 TEMPORARY = ".*.tmp"
 SUMS_NAME = "SHA256SUMS"
-SUMS_EXEMPT: tuple[str, ...] = (SUMS_NAME, f"{SUMS_NAME}.*")
+# The list and its detached signatures (GnuPG, minisign or sigstore), which sign it and so
+# cannot be in it; any other name beside it must be listed.
+SUMS_EXEMPT: tuple[str, ...] = (
+    SUMS_NAME,
+    *(f"{SUMS_NAME}.{suffix}" for suffix in ("asc", "sig", "minisig", "pem", "sigstore.json")),
+)
 SUMS_LINE = re.compile(r"([0-9a-f]{64}) [ *](.+)")
 
 
@@ -95,12 +100,12 @@ def verify_manifest(manifest_path: Path, manifest: Manifest) -> list[FileCheck]:
     if not (root / SUMS_NAME).is_file():
         return checks + unexpected_files(root, named)
 
-    listed_checks, listed = check_sums(real_root, root / SUMS_NAME, digests)
+    listed_checks, listed = check_sums(real_root, root / SUMS_NAME, digests, manifest_path.name)
     return checks + listed_checks + unexpected_files(root, named | listed, SUMS_EXEMPT)
 
 
 def check_sums(
-    real_root: Path, sums: Path, digests: dict[str, str]
+    real_root: Path, sums: Path, digests: dict[str, str], manifest_name: str
 ) -> tuple[list[FileCheck], set[str]]:
     """Each file ``SHA256SUMS`` lists that the manifest does not name, hashed against the
     list; the list's own problems (a bad line, a digest the manifest contradicts, a named
@@ -125,6 +130,8 @@ def check_sums(
         Problem(code="not-listed", message=f"does not list {path}, which the manifest names")
         for path in sorted(set(digests) - listed)
     )
+    if manifest_name not in listed:
+        problems.append(Problem(code="not-listed", message=f"does not list {manifest_name}"))
     own = FileCheck(path=SUMS_NAME, role="checksums", ok=not problems, problems=problems)
     return [own, *checks], listed
 
