@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -29,10 +30,20 @@ STATUS_STYLE = {
     ArtifactStatus.UNAVAILABLE: "yellow",
 }
 
-# Off a terminal (CI logs, pipes) rich assumes 80 columns, too narrow for the size tables.
-PIPE_WIDTH = 120
-stdout = Console(soft_wrap=False, width=None if sys.stdout.isatty() else PIPE_WIDTH)
-stderr = Console(stderr=True, soft_wrap=False, width=None if sys.stderr.isatty() else PIPE_WIDTH)
+# Off a terminal (CI logs, pipes) rich assumes 80 columns, too narrow for the size tables
+# and a release's paths; COLUMNS, when set, still decides.
+PIPE_WIDTH = 160
+
+
+def _width(stream: TextIO) -> int | None:
+    if stream.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
+
+
+stdout = Console(soft_wrap=False, width=_width(sys.stdout))
+stderr = Console(stderr=True, soft_wrap=False, width=_width(sys.stderr))
 
 
 def setup_logging(verbosity: int) -> None:

@@ -208,7 +208,11 @@ def load_toolchain(path: Path) -> ToolchainSpec:
 def discover_gadgets(root: Path) -> dict[str, Path]:
     """Every folder directly under ``root`` that holds a ``gadget.toml``, by name."""
     if not root.is_dir():
-        raise SpecError("the gadgets folder does not exist or is not a folder", path=root)
+        raise SpecError(
+            "the gadgets folder does not exist or is not a folder",
+            path=root,
+            hint="run from the repository's root, or name the folder with --gadgets-dir",
+        )
 
     found = {p.parent.name: p.parent for p in sorted(root.glob(f"*/{GADGET_FILE}"))}
     # A Go module without a gadget.toml is most likely a gadget whose spec is missing or
@@ -228,7 +232,11 @@ def discover_gadgets(root: Path) -> dict[str, Path]:
 
 def discover_toolchains(root: Path) -> dict[str, Path]:
     if not root.is_dir():
-        raise SpecError("the toolchains folder does not exist or is not a folder", path=root)
+        raise SpecError(
+            "the toolchains folder does not exist or is not a folder",
+            path=root,
+            hint="run from the repository's root, or name the folder with --toolchains-dir",
+        )
 
     found = {p.stem: p for p in sorted(root.glob("*.toml"))}
     if not found:
