@@ -296,3 +296,34 @@ def test_verbosity_shows_library_debug_lines_only_at_vv(
         assert logging.getLogger("urllib3").getEffectiveLevel() == libraries
     finally:
         render.setup_logging(0)
+
+
+def test_a_commit_that_fails_midway_leaves_the_previous_build_whole(
+    mini_repo: MiniRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(mini_repo.build_args()) == 0
+    before = {p: p.read_bytes() for p in mini_repo.out.rglob("*") if p.is_file()}
+    for name in ("alpha", "beta"):
+        source = mini_repo.gadgets / name / "main.go"
+        source.write_text(source.read_text() + "\n// changed\n")
+    real = Path.replace
+
+    def full_disk_at_beta(self: Path, target: Path) -> Path:
+        # The staged files move in sorted order: alpha's are in place when beta's fails.
+        if ".staging-" in str(self) and self.name == "beta.wasm":
+            raise OSError(28, "No space left on device", str(target))
+        return real(self, target)
+
+    monkeypatch.setattr(Path, "replace", full_disk_at_beta)
+    capsys.readouterr()
+    status = main(mini_repo.build_args("--no-cache"))
+    monkeypatch.undo()
+
+    err = " ".join(capsys.readouterr().err.split())
+    assert status == 3, err
+    assert "cannot write the build's outputs: No space left on device" in err
+    assert "beta.wasm" in err
+    assert "Traceback" not in err
+    after = {p: p.read_bytes() for p in mini_repo.out.rglob("*") if p.is_file()}
+    assert after == before
+    assert main(["verify", str(mini_repo.out)]) == 0

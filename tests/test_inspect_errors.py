@@ -61,7 +61,10 @@ BAD_MANIFESTS = {
         json.dumps({"schema_version": 1, "artifacts": 3}),
         "fails the manifest schema",
     ),
-    "no-version": (json.dumps({"artifacts": []}), "unknown manifest schema version None"),
+    "no-version": (
+        json.dumps({"artifacts": []}),
+        "no gadgetbuild manifest: it has no schema_version",
+    ),
     "unknown-version": (json.dumps({"schema_version": 9}), "unknown manifest schema version 9"),
 }
 MANIFEST_COMMANDS = [["inspect"], ["verify"], ["compare"], ["diff", "good"], ["diff", "-", "good"]]

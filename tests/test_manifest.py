@@ -41,6 +41,8 @@ def test_write_then_read_round_trips(tmp_path: Path) -> None:
     [
         ("{not json", "not JSON"),
         ('{"schema_version": 99}', "unknown manifest schema version 99"),
+        ("{}", "no gadgetbuild manifest: it has no schema_version"),
+        ("[]", "no gadgetbuild manifest: it has no schema_version"),
         ('{"schema_version": 1}', "gadgetbuild_version"),
     ],
 )

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from conftest import MiniRepo
-from gadgetbuild.context import build_context
-from gadgetbuild.errors import UsageError
+from gadgetbuild.context import MAX_SOURCE_BYTES, build_context
+from gadgetbuild.errors import SpecError, UsageError
 from gadgetbuild.pipeline import source_revision
 from gadgetbuild.plan import Shard, make_plan
 
@@ -76,6 +76,49 @@ def test_source_hash_changes_with_shared_code(tmp_path: Path) -> None:
     (shared / "lib.go").write_text("package lib // changed\n")
 
     assert build_context(gadget).source_hash() != before
+
+
+def gadget_with_lib(tmp_path: Path, target: str = "../lib") -> Path:
+    shared = tmp_path / "lib"
+    shared.mkdir()
+    (shared / "go.mod").write_text("module lib\n")
+    gadget = tmp_path / "g"
+    gadget.mkdir()
+    (gadget / "go.mod").write_text(f"module g\n\nreplace (\n\tlib => {target}\n)\n")
+    return gadget
+
+
+def test_an_absolute_replace_target_is_refused(tmp_path: Path) -> None:
+    # No container has it, and a change in it would not change the source hash.
+    gadget = gadget_with_lib(tmp_path, str(tmp_path / "lib"))
+
+    with pytest.raises(SpecError, match="is an absolute path") as caught:
+        build_context(gadget)
+    assert caught.value.path == gadget / "go.mod"
+
+
+def test_a_symlink_out_of_the_context_is_refused(tmp_path: Path) -> None:
+    gadget = gadget_with_lib(tmp_path)
+    (tmp_path / "outside.go").write_text("package main\n")
+    (gadget / "inside.go").write_text("package main\n")
+    (gadget / "linked.go").symlink_to(gadget / "inside.go")
+    (tmp_path / "lib" / "up.go").symlink_to(tmp_path / "lib" / "go.mod")
+    assert len(build_context(gadget).files()) == 5  # links inside the context are read
+
+    (gadget / "leak").symlink_to(tmp_path / "outside.go")
+    with pytest.raises(SpecError, match="a symlink out of the build context") as caught:
+        build_context(gadget).files()
+    assert caught.value.path == gadget / "leak"
+
+
+def test_a_file_larger_than_any_source_is_refused(tmp_path: Path) -> None:
+    gadget = gadget_with_lib(tmp_path)
+    with (gadget / "disk.img").open("wb") as sparse:
+        sparse.truncate(MAX_SOURCE_BYTES + 1)
+
+    with pytest.raises(SpecError, match="larger than any gadget source") as caught:
+        build_context(gadget).source_hash()
+    assert caught.value.path == gadget / "disk.img"
 
 
 def git(repo: Path, *args: str) -> str:

@@ -29,9 +29,9 @@ from gadgetbuild.manifest import (
     Manifest,
     ToolchainIdentity,
 )
+from gadgetbuild.outputs import put_in_place
 from gadgetbuild.release.archive import write_sums, write_tarball
 from gadgetbuild.release.gates import check_gates
-from gadgetbuild.release.layout import put_in_place
 from gadgetbuild.release.oci import (
     ARTIFACT_TYPE,
     CONFIG_MEDIA_TYPE,
@@ -312,6 +312,11 @@ def test_unavailable_toolchain_stops_the_release_with_exit_3(
         ("https://example.org/a\nb", None),
         ("https://", None),
         ("https://example.org:port/x", None),
+        ("http://[::1/x", None),
+        ("javascript:alert(1)", None),
+        ('https://example.com/a"b<script>', None),
+        ("c:path", None),
+        ("https://[::1]:8080/g", "https://[::1]:8080/g"),
     ],
 )
 def test_source_url_is_a_public_url_without_credentials(given: str, expected: str | None) -> None:
@@ -373,7 +378,9 @@ def test_a_baseline_that_is_no_manifest_is_a_usage_error(
     assert "manifest" in err
 
 
-@pytest.mark.parametrize("url", ["not a url", "/work/main", "https://example.org/a\tb"])
+@pytest.mark.parametrize(
+    "url", ["not a url", "/work/main", "https://example.org/a\tb", "http://[::1/x"]
+)
 def test_a_source_url_that_is_no_url_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str
 ) -> None:
@@ -403,6 +410,7 @@ def test_sources_that_differ_from_their_commit_are_refused(
     err = refused(capsys, args)
 
     assert "the gadgets differ from commit" in err
+    assert f"gadgets/{changed}" in err
     assert "--allow-dirty" in err
     assert not (tmp_path / "dist").exists()
 

@@ -6,6 +6,7 @@ the reason where no engine answers, and fails instead under GADGETBUILD_REQUIRE_
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -173,6 +174,27 @@ def test_skopeo_reads_and_copies_the_layout(
     assert module == (released.first / "go-1.24/hello.wasm").read_bytes()
 
 
+def relist(folder: Path, path: str, data: bytes) -> None:
+    """``path`` rewritten to ``data``, with the manifest and SHA256SUMS made to agree."""
+    (folder / path).write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    manifest = read_manifest(folder / "manifest.json")
+    [record] = manifest.artifacts
+    compressed = [
+        c.model_copy(update={"sha256": digest, "size": len(data)}) if c.path == path else c
+        for c in record.compressed
+    ]
+    record = record.model_copy(update={"compressed": compressed})
+    write_manifest(manifest.model_copy(update={"artifacts": [record]}), folder / "manifest.json")
+    sums = {}
+    for line in (folder / "SHA256SUMS").read_text().splitlines():
+        old, name = line.split("  ", 1)
+        sums[name] = old
+    sums[path] = digest
+    sums["manifest.json"] = hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest()
+    (folder / "SHA256SUMS").write_text("".join(f"{d}  {n}\n" for n, d in sums.items()))
+
+
 def verify_problems(folder: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, list[str]]:
     capsys.readouterr()
     status = main(["verify", str(folder), "--json"])
@@ -186,7 +208,7 @@ def test_verify_passes_then_catches_changed_removed_added(
     released: Released, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert verify_problems(released.first, capsys) == {}
-    names = ("a", "b", "c", "d", "e", "f", "g")
+    names = ("a", "b", "c", "d", "e", "f", "g", "h")
     copies = {n: shutil.copytree(released.first, tmp_path / n) for n in names}
     blob = next((copies["a"] / "oci/go-1.24/hello/blobs/sha256").iterdir()).name
 
@@ -198,6 +220,9 @@ def test_verify_passes_then_catches_changed_removed_added(
     sums.write_text("".join(x for x in sums.read_text().splitlines(True) if "manifest" not in x))
     (copies["f"] / "SHA256SUMS.evil").write_bytes(b"a payload beside the list")
     (copies["g"] / "SHA256SUMS.asc").write_bytes(b"a detached signature")
+    # A module changed, and the manifest and the list rewritten to match: the provenance
+    # still names the module that was built.
+    relist(copies["h"], "go-1.24/hello.wasm.gz", b"another module")
 
     assert verify_problems(copies["a"], capsys) == {
         f"oci/go-1.24/hello/blobs/sha256/{blob}": ["hash-mismatch"]
@@ -207,9 +232,16 @@ def test_verify_passes_then_catches_changed_removed_added(
     }
     assert verify_problems(copies["c"], capsys) == {"debug/go-1.24/extra.wasm": ["unexpected-file"]}
     assert verify_problems(copies["d"], capsys) == {"provenance.json": ["hash-mismatch"]}
-    assert verify_problems(copies["e"], capsys) == {"SHA256SUMS": ["not-listed"]}
+    assert verify_problems(copies["e"], capsys) == {
+        "SHA256SUMS": ["not-listed"],
+        "provenance.json": ["subject-missing"],
+    }
     assert verify_problems(copies["f"], capsys) == {"SHA256SUMS.evil": ["unexpected-file"]}
     assert verify_problems(copies["g"], capsys) == {}
+    # The module and the manifest both differ from what was built.
+    assert verify_problems(copies["h"], capsys) == {
+        "provenance.json": ["subject-mismatch", "subject-mismatch"]
+    }
 
 
 def test_verify_of_the_archive_says_to_extract_it(

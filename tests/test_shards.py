@@ -42,10 +42,13 @@ def test_shards_merged_equal_the_whole(mini_repo: MiniRepo, tmp_path: Path) -> N
     assert main(["verify", str(merged_dir)]) == 0
 
 
-def test_merge_refuses_disagreeing_records(mini_repo: MiniRepo, tmp_path: Path) -> None:
+def test_merge_refuses_disagreeing_records(
+    mini_repo: MiniRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     first = build_into(mini_repo, tmp_path / "a", "--gadget", "alpha")
     record = first.artifacts[0]
-    changed = record.model_copy(update={"source_hash": "0" * 64})
+    toolchain = record.toolchain.model_copy(update={"backend": "docker"})
+    changed = record.model_copy(update={"source_hash": "0" * 64, "toolchain": toolchain})
     other = tmp_path / "b" / "manifest.json"
     write_manifest(first.model_copy(update={"artifacts": [changed]}), other)
 
@@ -54,6 +57,8 @@ def test_merge_refuses_disagreeing_records(mini_repo: MiniRepo, tmp_path: Path) 
     )
 
     assert status == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "(they differ in toolchain.backend, source_hash)" in err
 
 
 def test_merge_refuses_different_source_revisions(mini_repo: MiniRepo, tmp_path: Path) -> None:

@@ -12,6 +12,11 @@ from gadgetbuild.errors import SpecError
 
 # `replace a => ../b` and the lines of a `replace ( … )` block whose target is a local path.
 REPLACE_LOCAL = re.compile(r"^\s*(?:replace\s+)?\S+(?:\s+\S+)?\s+=>\s+(\.{1,2}/\S*)\s*$", re.M)
+# The same with an absolute target: a path of this machine, which no container has.
+REPLACE_ABSOLUTE = re.compile(r"^\s*(?:replace\s+)?\S+(?:\s+\S+)?\s+=>\s+(/\S*)\s*$", re.M)
+# Far above any gadget's sources (Go files, a few embedded assets): a bound that keeps a
+# stray disk image or core dump from being hashed and copied into every build.
+MAX_SOURCE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,14 +27,43 @@ class BuildContext:
     folders: tuple[Path, ...]
 
     def files(self) -> list[Path]:
-        """Every regular file of the context, sorted, hidden files and folders left out."""
+        """Every regular file of the context, sorted, hidden files and folders left out.
+
+        Raises SpecError: a symlink leading out of the context (what it leads to would be
+        built, hashed and copied into containers without being part of the sources), or a
+        file larger than :data:`MAX_SOURCE_BYTES`.
+        """
         found: set[Path] = set()
         for folder in self.folders:
             for path in folder.rglob("*"):
                 relative = path.relative_to(folder).parts
-                if path.is_file() and not any(p.startswith(".") for p in relative):
+                if any(p.startswith(".") for p in relative):
+                    continue
+                if path.is_symlink():
+                    self._check_link(path)
+                if path.is_file():
+                    self._check_size(path)
                     found.add(path)
         return sorted(found)
+
+    def _check_link(self, path: Path) -> None:
+        target = path.resolve()
+        if not any(target.is_relative_to(folder) for folder in self.folders):
+            raise SpecError(
+                f"a symlink out of the build context, to {target}",
+                path=path,
+                hint="copy the file into the gadget's folder, or into a module it replaces",
+            )
+
+    @staticmethod
+    def _check_size(path: Path) -> None:
+        size = path.stat().st_size
+        if size > MAX_SOURCE_BYTES:
+            raise SpecError(
+                f"{size} bytes: larger than any gadget source ({MAX_SOURCE_BYTES} at most)",
+                path=path,
+                hint="move it out of the gadget's folder, or hide it (a leading '.')",
+            )
 
     def source_hash(self) -> str:
         digest = hashlib.sha256()
@@ -49,6 +83,13 @@ def local_replace_targets(gadget_dir: Path) -> list[Path]:
         folder = pending.pop()
         gomod = folder / "go.mod"
         text = gomod.read_text(encoding="utf-8") if gomod.is_file() else ""
+        if absolute := REPLACE_ABSOLUTE.findall(text):
+            raise SpecError(
+                f"replace target {absolute[0]} is an absolute path, which a build in a container "
+                "cannot reach and the source hash would not cover",
+                path=gomod,
+                hint="write it relative to the go.mod, such as ../_shared/ig",
+            )
         for target in REPLACE_LOCAL.findall(text):
             path = (folder / target).resolve()
             if not (path / "go.mod").is_file():

@@ -202,7 +202,13 @@ def read_manifest(path: Path) -> Manifest:
             ) from exc
         raise ManifestError(f"not JSON: {exc}", path=path) from exc
 
-    version = data.get("schema_version") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or "schema_version" not in data:
+        raise ManifestError(
+            "JSON, but no gadgetbuild manifest: it has no schema_version",
+            path=path,
+            hint="name a manifest.json that `gadgetbuild build` or `release` wrote",
+        )
+    version = data["schema_version"]
     if version != SCHEMA_VERSION:
         raise ManifestError(
             f"unknown manifest schema version {version!r}; this gadgetbuild reads version "
@@ -251,6 +257,20 @@ def keep_last_good(record: ArtifactRecord, previous: ArtifactRecord | None) -> A
     return record if kept is None else record.model_copy(update={"last_good": kept})
 
 
+def differing_fields(one: Record, two: Record, prefix: str = "") -> list[str]:
+    """The dotted names of the fields where two records of one model differ."""
+    found = []
+    for name in type(one).model_fields:
+        a, b = getattr(one, name), getattr(two, name)
+        if a == b:
+            continue
+        if isinstance(a, Record) and isinstance(b, Record) and type(a) is type(b):
+            found += differing_fields(a, b, f"{prefix}{name}.")
+        else:
+            found.append(f"{prefix}{name}")
+    return found
+
+
 def merge_manifests(manifests: list[tuple[Path, Manifest]]) -> Manifest:
     """Join the manifests of shards into one.
 
@@ -268,7 +288,8 @@ def merge_manifests(manifests: list[tuple[Path, Manifest]]) -> Manifest:
             seen = merged.get(record.key)
             if seen is not None and seen[1] != record:
                 raise ManifestError(
-                    f"{' × '.join(record.key)} has different records in {seen[0]} and {path}",
+                    f"{' × '.join(record.key)} has different records in {seen[0]} and {path} "
+                    f"(they differ in {', '.join(differing_fields(seen[1], record))})",
                     path=path,
                 )
             merged[record.key] = (path, record)

@@ -297,7 +297,8 @@ class Stages:
         if found:
             self.violations = [ViolationRecord(**v.as_dict()) for v in found]
             listing = "; ".join(v.message for v in found)
-            raise FailureError(f"breaks the gadget ABI ({len(found)} problems): {listing}")
+            count = f"{len(found)} problem{'s' if len(found) > 1 else ''}"
+            raise FailureError(f"breaks the gadget ABI ({count}): {listing}")
 
     def check_stripped(self, path: Path, data: bytes, raw_info: ModuleInfo) -> None:
         validate(path)
@@ -389,16 +390,28 @@ DIRTY = "-dirty"
 def source_revision(plan: Plan) -> str | None:
     """The git commit holding the gadgets, with `-dirty` when their files, or those of the
     modules they build with (``replace`` targets), differ from it."""
+    found = source_state(plan)
+    if found is None:
+        return None
+    head, changed = found
+    return f"{head}{DIRTY}" if changed else head
+
+
+def source_state(plan: Plan) -> tuple[str, list[str]] | None:
+    """The commit holding the gadgets and the files of their build contexts that differ
+    from it (as `git status --porcelain` lists them); None outside a git checkout."""
     # Absolute: git runs in the first folder, and reads the others' paths from there.
     folders = sorted({f.resolve() for a in plan.artifacts for f in context_folders(a)})
     if not folders:
         return None
 
     head = git_output(folders[0], "rev-parse", "HEAD")
-    dirty = git_output(folders[0], "status", "--porcelain", "--", *map(str, folders))
-    if head is None or dirty is None:
+    status = git_output(
+        folders[0], "-c", "core.quotePath=false", "status", "--porcelain", "--", *map(str, folders)
+    )
+    if head is None or status is None:
         return None
-    return f"{head}{DIRTY}" if dirty else head
+    return head, status.splitlines()
 
 
 def context_folders(artifact: Artifact) -> tuple[Path, ...]:

@@ -14,7 +14,7 @@ from gadgetbuild.cli import maintain as _maintain  # noqa: F401  (registers its 
 from gadgetbuild.cli import release as _release  # noqa: F401  (registers its command)
 from gadgetbuild.cli import toolchains as _toolchains  # noqa: F401  (registers its command)
 from gadgetbuild.cli.group import cli
-from gadgetbuild.errors import ExitStatus, GadgetbuildError
+from gadgetbuild.errors import ExitStatus, FailureError, GadgetbuildError
 from gadgetbuild.interrupts import handle_signals
 
 __all__ = ["cli", "main"]
@@ -40,4 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         render.stderr.print("interrupted")
         return ExitStatus.SIGINT
+    except OSError as exc:
+        # The last resort: each command turns the faults it foresees into errors of its own;
+        # one it did not still gets a headline naming the file, not a traceback.
+        if debug:
+            render.stderr.print_exception()
+        error = FailureError(f"{exc.strerror or exc}", path=exc.filename)
+        render.print_error(error)
+        return error.exit_status
     return ExitStatus.OK

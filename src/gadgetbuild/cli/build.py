@@ -136,7 +136,8 @@ def raise_for_records(
     unavailable = statuses.count(ArtifactStatus.UNAVAILABLE)
     if unavailable and strict:
         raise EnvironmentUnavailableError(
-            f"{unavailable} artifacts have an unavailable toolchain",
+            f"{unavailable} artifact{'s have' if unavailable > 1 else ' has'} an unavailable "
+            "toolchain",
             hint="see the reason column; drop --strict or --toolchain to build the others",
         )
 

@@ -92,7 +92,8 @@ debris of an interrupted write.
 
 A folder with a SHA256SUMS beside the manifest is a release (`gadgetbuild release`): the
 list must name every other file of the folder (OCI layouts and provenance included), each
-is hashed against it, and only the list and its signatures are exempt.
+is hashed against it, and only the list and its signatures are exempt; the provenance's
+subjects must be the listed files at the listed digests.
 
 Exits 0 when every file holds, 1 on any problem.
 

@@ -22,6 +22,7 @@ from gadgetbuild.errors import UsageError
 from gadgetbuild.git import git_output
 from gadgetbuild.pipeline import StageEvent
 from gadgetbuild.release import DEFAULT_MAX_GROWTH, ReleaseRequest, ReleaseResult, run_release
+from gadgetbuild.release.run import check_version
 from gadgetbuild.release.source_url import public_url
 from gadgetbuild.toolchains.provision import BackendChoice
 
@@ -117,6 +118,7 @@ def release(
       gadgetbuild release --version 0.2.0 --toolchain go-1.24 \\
           --baseline dist/0.1.0/manifest.json
     """
+    check_version(version)  # before the origin remote is read, and perhaps warned about
     url = release_source_url(source_url, gadgets_dir)
     request = ReleaseRequest(
         version=version,
@@ -132,7 +134,7 @@ def release(
         jobs=jobs,
         replace=replace,
         allow_dirty=allow_dirty,
-        command=release_command(version, gadgets, toolchains, max_growth, backend),
+        command=release_command(version, gadgets, toolchains, max_growth, backend, url),
         on_event=log_stage,
         on_step=lambda step, seconds: log.info("%-10s done in %6.1f s", step, seconds),
         on_note=lambda note: log.warning("%s", note),
@@ -152,6 +154,7 @@ def release_command(
     toolchains: tuple[str, ...],
     max_growth: float,
     backend: str,
+    source_url: str,
 ) -> list[str]:
     """The command line as the provenance records it, options in one order (the release
     adds the baseline, by digest)."""
@@ -159,6 +162,7 @@ def release_command(
     argv += [arg for g in sorted(gadgets) for arg in ("--gadget", g)]
     argv += [arg for t in sorted(toolchains) for arg in ("--toolchain", t)]
     argv += ["--max-growth", f"{max_growth:g}", "--backend", backend]
+    argv += ["--source-url", source_url]
     return argv
 
 

@@ -14,7 +14,6 @@ dist/<version>.tar.gz
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from gadgetbuild.manifest import (
     write_atomic,
     write_manifest,
 )
+from gadgetbuild.outputs import put_in_place
 from gadgetbuild.pipeline import BuildResult
 from gadgetbuild.release.archive import (
     file_digests,
@@ -127,33 +127,3 @@ def stripped_of(record: ArtifactRecord) -> FileRecord:
         msg = f"{' × '.join(record.key)} has no stripped module: only built artifacts ship"
         raise ValueError(msg)
     return record.stripped
-
-
-def put_in_place(moves: list[tuple[Path, Path]], aside: Path) -> None:
-    """Rename each source onto its target, what the targets held moved into ``aside`` first;
-    if one rename fails, every target gets its old content back before the error goes on."""
-    done: list[tuple[Path, Path | None, bool]] = []  # target, its old content, moved in
-    try:
-        for number, (source, target) in enumerate(moves):
-            old = None
-            if target.exists() or target.is_symlink():
-                old = aside / f"old-{number}"
-                target.replace(old)
-            done.append((target, old, False))
-            source.replace(target)
-            done[-1] = (target, old, True)
-    except OSError:
-        for target, old, moved in reversed(done):
-            with contextlib.suppress(OSError):
-                if moved:
-                    remove(target)
-                if old is not None:
-                    old.replace(target)
-        raise
-
-
-def remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink()

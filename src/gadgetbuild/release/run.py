@@ -14,7 +14,13 @@ from pathlib import Path
 from gadgetbuild.errors import FailureError, ManifestError, UsageError
 from gadgetbuild.manifest import Manifest
 from gadgetbuild.outputs import locked
-from gadgetbuild.pipeline import DIRTY, BuildOptions, BuildResult, EventSink, source_revision
+from gadgetbuild.pipeline import (
+    BuildOptions,
+    BuildResult,
+    EventSink,
+    source_revision,
+    source_state,
+)
 from gadgetbuild.plan import Plan, make_plan
 from gadgetbuild.release.archive import source_time
 from gadgetbuild.release.gates import DEFAULT_MAX_GROWTH, GateReport, check_gates
@@ -81,8 +87,8 @@ def run_release(request: ReleaseRequest) -> ReleaseResult:
     )
     if not plan.artifacts:
         raise UsageError("nothing to release: the filters leave no artifact")
+    check_clean(plan, request)
     revision = source_revision(plan)
-    check_clean(revision, request)
     mtime = source_time(request.gadgets_dir)
 
     # Imported here: the engine client it loads costs the other commands their start-up.
@@ -141,16 +147,21 @@ def load_baseline(request: ReleaseRequest) -> tuple[Manifest | None, list[str]]:
     return manifest, [*request.command, "--baseline", f"sha256:{digest}"]
 
 
-def check_clean(revision: str | None, request: ReleaseRequest) -> None:
+def check_clean(plan: Plan, request: ReleaseRequest) -> None:
     """A release is rebuilt from its commit: sources that differ from it are refused."""
-    if revision is None or not revision.endswith(DIRTY) or request.allow_dirty:
+    state = source_state(plan)
+    if state is None or not state[1] or request.allow_dirty:
         return
+    head, changed = state
+    # Each line is a status (one or two letters, `??`) and a path; git_output strips the
+    # first line's leading space, so the status is split off, not cut at a column.
+    listing = ", ".join(line.split(maxsplit=1)[-1] for line in changed[:5])
+    more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
     raise UsageError(
-        f"the gadgets differ from commit {revision.removesuffix(DIRTY)[:12]}: changed or "
-        "untracked files, which a rebuild from the commit would not have",
+        f"the gadgets differ from commit {head[:12]}: {listing}{more} (`git status`: "
+        "changed or untracked), which a rebuild from the commit would not have",
         path=request.gadgets_dir,
-        hint="commit them (`git status` lists them), or pass --allow-dirty: the manifest "
-        "and the provenance then say `dirty`",
+        hint="commit them, or pass --allow-dirty: the manifest and the provenance then say `dirty`",
     )
 
 

@@ -11,21 +11,26 @@ import re
 from urllib.parse import urlsplit, urlunsplit
 
 SCHEMES = frozenset({"https", "http", "ssh", "git"})
-# git's other form of an ssh remote, `user@host:path`.
-SCP_LIKE = re.compile(r"(?:[^@/:]+@)?(?P<host>[A-Za-z0-9.-]+):(?P<path>[^/].*)")
+# git's other form of an ssh remote, `user@host:path`; the user and a dotted host are
+# required here, so that `javascript:x` or `c:path` is not taken for one.
+SCP_LIKE = re.compile(
+    r"[A-Za-z0-9._-]+@(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+):(?P<path>[^/].*)"
+)
+# Characters RFC 3986 allows in a URL; anything else (quotes, <, >, spaces) is refused.
+URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 
 
 def public_url(text: str) -> str | None:
     """``text`` as an URL with a scheme of :data:`SCHEMES` and a host, its user, password,
     query and fragment left out; ``None`` when it is none (a path, a typo, a control char)."""
-    if not text or any(ch.isspace() or not ch.isprintable() for ch in text):
+    if not URL_CHARS.fullmatch(text):
         return None
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number, a bracket left open
+        return None
     if parts.scheme in SCHEMES:
-        try:
-            host, port = parts.hostname, parts.port
-        except ValueError:  # a port that is not a number
-            return None
         if not host:
             return None
         netloc = f"[{host}]" if ":" in host else host

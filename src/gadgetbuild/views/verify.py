@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import os
 import re
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -54,6 +55,8 @@ SUMS_EXEMPT: tuple[str, ...] = (
     SUMS_NAME,
     *(f"{SUMS_NAME}.{suffix}" for suffix in ("asc", "sig", "minisig", "pem", "sigstore.json")),
 )
+# The release's provenance (release/provenance.py): its subjects are checked as well.
+PROVENANCE_NAME = "provenance.json"
 SUMS_LINE = re.compile(r"([0-9a-f]{64}) [ *](.+)")
 
 
@@ -112,14 +115,14 @@ def check_sums(
     file left out) in one check of its own. Returns the checks and the paths listed."""
     problems: list[Problem] = []
     checks: list[FileCheck] = []
-    listed: set[str] = set()
+    listed: dict[str, str] = {}
     for number, line in enumerate(sums.read_text(encoding="utf-8").splitlines(), start=1):
         match = SUMS_LINE.fullmatch(line)
         if match is None:
             problems.append(Problem(code="bad-checksum-line", message=f"line {number} unreadable"))
             continue
         digest, path = match[1], match[2]
-        listed.add(path)
+        listed[path] = digest
         if path in digests and digests[path] != digest:
             message = f"lists {path} with sha256 {digest[:12]}…, the manifest another"
             problems.append(Problem(code="checksum-mismatch", message=message))
@@ -128,12 +131,48 @@ def check_sums(
             checks.append(FileCheck(path=path, role="listed", ok=not file, problems=file))
     problems.extend(
         Problem(code="not-listed", message=f"does not list {path}, which the manifest names")
-        for path in sorted(set(digests) - listed)
+        for path in sorted(set(digests) - set(listed))
     )
     if manifest_name not in listed:
         problems.append(Problem(code="not-listed", message=f"does not list {manifest_name}"))
     own = FileCheck(path=SUMS_NAME, role="checksums", ok=not problems, problems=problems)
-    return [own, *checks], listed
+    checks = [with_subjects(real_root, check, listed) for check in checks]
+    return [own, *checks], set(listed)
+
+
+def with_subjects(real_root: Path, check: FileCheck, listed: dict[str, str]) -> FileCheck:
+    """The provenance's check, with its subjects held against ``SHA256SUMS``: the same files
+    at the same digests, so a file changed and listed again still differs from it."""
+    if check.path != PROVENANCE_NAME or not check.ok:
+        return check
+    try:
+        statement = json.loads((real_root / check.path).read_bytes())
+        subjects = {s["name"]: s["digest"]["sha256"] for s in statement["subject"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        problem = Problem(code="bad-provenance", message=f"no in-toto statement's subjects: {exc}")
+        return check.model_copy(update={"ok": False, "problems": [problem]})
+
+    expected = {p: d for p, d in listed.items() if p not in {PROVENANCE_NAME, SUMS_NAME}}
+    problems = [
+        Problem(
+            code="subject-mismatch",
+            message=f"names {path} with sha256 {subjects[path][:12]}…, {SUMS_NAME} "
+            f"{expected[path][:12]}…",
+            expected=subjects[path],
+            found=expected[path],
+        )
+        for path in sorted(set(subjects) & set(expected))
+        if subjects[path] != expected[path]
+    ]
+    problems += [
+        Problem(code="not-a-subject", message=f"does not name {path}, which {SUMS_NAME} lists")
+        for path in sorted(set(expected) - set(subjects))
+    ]
+    problems += [
+        Problem(code="subject-missing", message=f"names {path}, which {SUMS_NAME} does not list")
+        for path in sorted(set(subjects) - set(expected))
+    ]
+    return check.model_copy(update={"ok": not problems, "problems": problems})
 
 
 def listed_file(real_root: Path, relative: str, digest: str) -> list[Problem]:
