@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -48,6 +49,8 @@ def test_interrupted_build_leaves_a_verified_folder(
     _, err = build.communicate(timeout=120)
 
     assert build.returncode in {0, 128 + sig.value}, err.decode()
+    # Compiles stopped by the interrupt are not reported as failures of their gadgets.
+    assert "failed" not in err.decode(), err.decode()
     assert main(["verify", str(mini_repo.out)]) == 0
     assert leftovers(mini_repo) == []
     time.sleep(0.2)
@@ -89,3 +92,31 @@ def test_sigterm_exit_status_is_143(mini_repo: MiniRepo) -> None:
     os.kill(build.pid, signal.SIGTERM)
 
     assert build.wait(timeout=60) == 143
+
+
+def test_an_interrupted_release_reports_no_failed_artifact(
+    mini_repo: MiniRepo, tmp_path: Path
+) -> None:
+    argv = [
+        sys.executable, "-m", "gadgetbuild", "release", "--version", "1", "--backend", "local",
+        "--gadgets-dir", str(mini_repo.gadgets), "--toolchains-dir", str(mini_repo.toolchains),
+        "--dist", str(tmp_path / "dist"),
+    ]  # fmt: skip
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "COLUMNS": "200"}
+    release = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env)
+    assert release.stderr is not None
+    seen = []
+    for line in release.stderr:
+        seen.append(line)
+        if "provision" in line:
+            break
+    time.sleep(1.0)  # into the build: the compiles are running
+    release.send_signal(signal.SIGINT)
+    seen.append(release.stderr.read())
+    release.wait(timeout=120)
+
+    err = "".join(seen)
+    assert release.returncode == 130, err
+    # The compiles the interrupt stopped are not failures of their gadgets.
+    assert "failed" not in err, err
+    assert not (tmp_path / "dist" / "1").exists()

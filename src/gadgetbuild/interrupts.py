@@ -34,6 +34,12 @@ def begin_run() -> None:
         _cancelled = False
 
 
+def cancelled() -> bool:
+    """Whether this run was interrupted: its workers' failures are the interrupt's doing."""
+    with _lock:
+        return _cancelled
+
+
 def register_cancel(callback: Callable[[], None]) -> int:
     """Call ``callback`` if the build is interrupted; returns a token for :func:`unregister`.
 

@@ -27,7 +27,7 @@ from gadgetbuild.errors import (
     SpecError,
 )
 from gadgetbuild.git import git_output
-from gadgetbuild.interrupts import begin_run, cancel_all, handle_signals
+from gadgetbuild.interrupts import begin_run, cancel_all, cancelled, handle_signals
 from gadgetbuild.manifest import (
     MANIFEST_NAME,
     ArtifactRecord,
@@ -133,7 +133,9 @@ def build_all(
         record = build_artifact(
             artifact, toolchains[name], contract, options, staging, gate=gates[name]
         )
-        options.on_event(StageEvent(artifact, "done", record))
+        if not cancelled():
+            # After an interrupt, a compile killed on purpose is no failure to report.
+            options.on_event(StageEvent(artifact, "done", record))
         return record
 
     pool = ThreadPoolExecutor(max_workers=max(1, options.jobs))
