@@ -56,6 +56,11 @@ def test_bad_manifests_name_file_and_cause(tmp_path: Path, text: str, message: s
     assert caught.value.path == path
 
 
+def test_a_device_is_refused_unread() -> None:
+    with pytest.raises(ManifestError, match="not a regular file"):
+        read_manifest(Path("/dev/zero"))
+
+
 def test_merge_keeps_others_and_drops_removed() -> None:
     previous = Manifest(
         gadgetbuild_version="1",

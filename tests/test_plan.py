@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from conftest import MiniRepo
-from gadgetbuild.context import MAX_SOURCE_BYTES, build_context
+from gadgetbuild.context import MAX_SOURCE_BYTES, build_context, replace_targets
 from gadgetbuild.errors import SpecError, UsageError
 from gadgetbuild.pipeline import source_revision
 from gadgetbuild.plan import Shard, make_plan
@@ -95,6 +95,54 @@ def test_an_absolute_replace_target_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="is an absolute path") as caught:
         build_context(gadget)
     assert caught.value.path == gadget / "go.mod"
+
+
+@pytest.mark.parametrize(
+    "directive",
+    [
+        "replace lib => {target}",
+        "replace (\n\t// shared code\n\tlib v0.0.0 => {target} // here\n)",
+        'replace "lib" => "{target}"',
+        "replace lib => `{target}`",
+    ],
+)
+def test_an_absolute_replace_target_is_refused_in_every_form(
+    tmp_path: Path, directive: str
+) -> None:
+    gadget = gadget_with_lib(tmp_path)
+    (gadget / "go.mod").write_text(f"module g\n\n{directive.format(target=tmp_path / 'lib')}\n")
+
+    with pytest.raises(SpecError, match="is an absolute path"):
+        build_context(gadget)
+
+
+def test_replace_targets_read_like_go_reads_them() -> None:
+    text = (
+        "module g\n"
+        'replace (\n  // a comment => ../not/this\n  a v1.0.0 => ../a // why\n  "b" => "./b"\n)\n'
+        "replace c => example.org/c v1.2.0\n"
+        "require d v1.0.0 // => ../not/this\n"
+    )
+
+    assert replace_targets(text) == ["../a", "./b", "example.org/c"]
+
+
+def test_a_replace_target_through_a_symlink_is_refused(tmp_path: Path) -> None:
+    # A container's copy holds the real folder, not the link go.mod names.
+    gadget = gadget_with_lib(tmp_path, "../linked")
+    (tmp_path / "linked").symlink_to(tmp_path / "lib")
+
+    with pytest.raises(SpecError, match="passes through a symlink"):
+        build_context(gadget)
+
+
+def test_a_symlink_loop_fails_its_artifact_not_the_run(tmp_path: Path) -> None:
+    gadget = gadget_with_lib(tmp_path)
+    (gadget / "one").symlink_to(gadget / "two")
+    (gadget / "two").symlink_to(gadget / "one")
+
+    with pytest.raises(SpecError, match="a symlink that cannot be followed"):
+        build_context(gadget).files()
 
 
 def test_a_symlink_out_of_the_context_is_refused(tmp_path: Path) -> None:

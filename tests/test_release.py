@@ -30,6 +30,8 @@ from gadgetbuild.manifest import (
     ToolchainIdentity,
 )
 from gadgetbuild.outputs import put_in_place
+from gadgetbuild.pipeline import source_state
+from gadgetbuild.plan import make_plan
 from gadgetbuild.release.archive import write_sums, write_tarball
 from gadgetbuild.release.gates import check_gates
 from gadgetbuild.release.oci import (
@@ -313,6 +315,8 @@ def test_unavailable_toolchain_stops_the_release_with_exit_3(
         ("https://", None),
         ("https://example.org:port/x", None),
         ("http://[::1/x", None),
+        ("https://example.org/x%zz", None),
+        ("https://example.org/x%20y", "https://example.org/x%20y"),
         ("javascript:alert(1)", None),
         ('https://example.com/a"b<script>', None),
         ("c:path", None),
@@ -396,11 +400,15 @@ def git_repo(mini_repo: MiniRepo) -> None:
         subprocess.run(["git", *identity, "-C", str(mini_repo.root), *args], check=True)
 
 
-@pytest.mark.parametrize("changed", ["alpha/main.go", "_lib/lib.go", "alpha/untracked.go"])
+@pytest.mark.parametrize(
+    "changed", ["alpha/main.go", "_lib/lib.go", "alpha/untracked.go", "alpha/ignored.go"]
+)
 def test_sources_that_differ_from_their_commit_are_refused(
     mini_repo: MiniRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str], changed: str
 ) -> None:
     # _lib is no gadget: alpha builds with it through `replace`, so a change there counts.
+    # An ignored file is in the build context and not in the commit: it counts.
+    (mini_repo.root / ".gitignore").write_text("ignored.go\n")
     git_repo(mini_repo)
     path = mini_repo.gadgets / changed
     path.write_text((path.read_text() if path.exists() else "package main\n") + "// changed\n")
@@ -413,6 +421,20 @@ def test_sources_that_differ_from_their_commit_are_refused(
     assert f"gadgets/{changed}" in err
     assert "--allow-dirty" in err
     assert not (tmp_path / "dist").exists()
+
+
+def test_hidden_files_do_not_make_sources_dirty(mini_repo: MiniRepo) -> None:
+    # They are left out of the build context, so the commit need not hold them.
+    git_repo(mini_repo)
+    (mini_repo.gadgets / "alpha" / ".DS_Store").write_bytes(b"\0")
+    (mini_repo.gadgets / "alpha" / ".cache").mkdir()
+    (mini_repo.gadgets / "alpha" / ".cache" / "x").write_text("x")
+
+    plan = make_plan(mini_repo.gadgets, mini_repo.toolchains)
+
+    state = source_state(plan)
+    assert state is not None
+    assert state[1] == []
 
 
 def test_a_failed_move_puts_the_earlier_release_back(

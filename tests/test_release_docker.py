@@ -208,7 +208,7 @@ def test_verify_passes_then_catches_changed_removed_added(
     released: Released, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert verify_problems(released.first, capsys) == {}
-    names = ("a", "b", "c", "d", "e", "f", "g", "h")
+    names = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k")
     copies = {n: shutil.copytree(released.first, tmp_path / n) for n in names}
     blob = next((copies["a"] / "oci/go-1.24/hello/blobs/sha256").iterdir()).name
 
@@ -223,6 +223,13 @@ def test_verify_passes_then_catches_changed_removed_added(
     # A module changed, and the manifest and the list rewritten to match: the provenance
     # still names the module that was built.
     relist(copies["h"], "go-1.24/hello.wasm.gz", b"another module")
+    with (copies["i"] / "SHA256SUMS").open("ab") as sums_file:
+        sums_file.write(b"\xff\xfe not UTF-8\n")
+    lines = (copies["j"] / "SHA256SUMS").read_text().splitlines(True)
+    (copies["j"] / "SHA256SUMS").write_text("".join(x.upper()[:64] + x[64:] for x in lines))
+    (copies["k"] / "provenance.json").unlink()
+    without = [x for x in lines if "provenance.json" not in x]
+    (copies["k"] / "SHA256SUMS").write_text("".join(without))
 
     assert verify_problems(copies["a"], capsys) == {
         f"oci/go-1.24/hello/blobs/sha256/{blob}": ["hash-mismatch"]
@@ -238,10 +245,40 @@ def test_verify_passes_then_catches_changed_removed_added(
     }
     assert verify_problems(copies["f"], capsys) == {"SHA256SUMS.evil": ["unexpected-file"]}
     assert verify_problems(copies["g"], capsys) == {}
+    assert verify_problems(copies["i"], capsys) == {"SHA256SUMS": ["bad-checksum-line"]}
+    assert verify_problems(copies["j"], capsys) == {}  # sha256sum reads either case
+    assert verify_problems(copies["k"], capsys) == {"SHA256SUMS": ["not-listed"]}
     # The module and the manifest both differ from what was built.
     assert verify_problems(copies["h"], capsys) == {
         "provenance.json": ["subject-mismatch", "subject-mismatch"]
     }
+
+
+def test_verify_requires_the_layout_to_carry_the_shipped_module(
+    released: Released, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The loose module forged, manifest and list made to agree: the layer still differs.
+    # The provenance, left as it is, differs too.
+    copy = shutil.copytree(released.first, tmp_path / "forged")
+    relist(copy, "go-1.24/hello.wasm.gz", b"x")  # the manifest is rewritten through it
+    stripped = copy / "go-1.24/hello.wasm"
+    stripped.write_bytes(stripped.read_bytes() + b"\0")
+    manifest = read_manifest(copy / "manifest.json")
+    [record] = manifest.artifacts
+    assert record.stripped is not None
+    digest = hashlib.sha256(stripped.read_bytes()).hexdigest()
+    changed = record.stripped.model_copy(update={"sha256": digest, "size": stripped.stat().st_size})
+    record = record.model_copy(update={"stripped": changed})
+    write_manifest(manifest.model_copy(update={"artifacts": [record]}), copy / "manifest.json")
+    lines = (copy / "SHA256SUMS").read_text().splitlines()
+    fixed = {name: old for old, name in (x.split("  ", 1) for x in lines)}
+    fixed["go-1.24/hello.wasm"] = digest
+    fixed["manifest.json"] = hashlib.sha256((copy / "manifest.json").read_bytes()).hexdigest()
+    (copy / "SHA256SUMS").write_text("".join(f"{d}  {n}\n" for n, d in fixed.items()))
+
+    problems = verify_problems(copy, capsys)
+
+    assert problems["oci/go-1.24/hello"] == ["layer-mismatch"]
 
 
 def test_verify_of_the_archive_says_to_extract_it(

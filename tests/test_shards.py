@@ -42,6 +42,31 @@ def test_shards_merged_equal_the_whole(mini_repo: MiniRepo, tmp_path: Path) -> N
     assert main(["verify", str(merged_dir)]) == 0
 
 
+def test_merge_carries_the_last_good_files_of_a_failed_shard(
+    mini_repo: MiniRepo, tmp_path: Path
+) -> None:
+    shards = [tmp_path / "shard1", tmp_path / "shard2"]
+    for index, out in enumerate(shards, start=1):
+        build_into(mini_repo, out, "--shard", f"{index}/2")
+    for name in ("alpha", "beta"):
+        source = mini_repo.gadgets / name / "main.go"
+        source.write_text(source.read_text() + "\nfunc broken() { undefinedThing() }\n")
+    failed = mini_repo._replace(out=shards[0]).build_args("--shard", "1/2")
+    assert main(failed) == 1
+
+    merged_dir = tmp_path / "merged"
+    args = ["merge", *(str(s / "manifest.json") for s in shards), "--out", str(merged_dir)]
+    assert main(args) == 0
+
+    kept = [r for r in read_manifest(merged_dir / "manifest.json").artifacts if r.last_good]
+    assert kept
+    for record in kept:
+        assert record.last_good is not None
+        assert record.last_good.stripped is not None
+        assert (merged_dir / record.last_good.stripped.path).is_file()
+    assert main(["verify", str(merged_dir)]) == 0
+
+
 def test_merge_refuses_disagreeing_records(
     mini_repo: MiniRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

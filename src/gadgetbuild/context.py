@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -10,10 +11,9 @@ from pathlib import Path
 
 from gadgetbuild.errors import SpecError
 
-# `replace a => ../b` and the lines of a `replace ( … )` block whose target is a local path.
-REPLACE_LOCAL = re.compile(r"^\s*(?:replace\s+)?\S+(?:\s+\S+)?\s+=>\s+(\.{1,2}/\S*)\s*$", re.M)
-# The same with an absolute target: a path of this machine, which no container has.
-REPLACE_ABSOLUTE = re.compile(r"^\s*(?:replace\s+)?\S+(?:\s+\S+)?\s+=>\s+(/\S*)\s*$", re.M)
+# A go.mod token: a quoted string ("…" with escapes, or `…`), or a run of other characters;
+# `//` starts a comment that runs to the end of the line.
+GOMOD_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|//.*|[^\s"`]+')
 # Far above any gadget's sources (Go files, a few embedded assets): a bound that keeps a
 # stray disk image or core dump from being hashed and copied into every build.
 MAX_SOURCE_BYTES = 64 * 1024 * 1024
@@ -47,7 +47,12 @@ class BuildContext:
         return sorted(found)
 
     def _check_link(self, path: Path) -> None:
-        target = path.resolve()
+        try:
+            target = path.resolve(strict=True)
+        except FileNotFoundError:
+            return  # dangling: it holds nothing to build or hash
+        except (OSError, RuntimeError) as exc:  # a loop: RuntimeError before Python 3.13
+            raise SpecError(f"a symlink that cannot be followed: {exc}", path=path) from exc
         if not any(target.is_relative_to(folder) for folder in self.folders):
             raise SpecError(
                 f"a symlink out of the build context, to {target}",
@@ -75,23 +80,68 @@ class BuildContext:
         return digest.hexdigest()
 
 
+def replace_targets(text: str) -> list[str]:
+    """The target of every `replace` directive of a go.mod, one-line or in a block, quoted
+    or not, comments left out. Go's own grammar; written here because no library parses
+    go.mod, and asking the `go` command would need a Go toolchain where none may be."""
+    targets = []
+    in_block = False
+    for line in text.splitlines():
+        tokens = [t for t in GOMOD_TOKEN.findall(line) if not t.startswith("//")]
+        if in_block:
+            if tokens == [")"]:
+                in_block = False
+                continue
+        elif tokens[:2] == ["replace", "("]:
+            in_block = True
+            continue
+        elif tokens[:1] == ["replace"]:
+            tokens = tokens[1:]
+        else:
+            continue
+        if "=>" in tokens and tokens.index("=>") + 1 < len(tokens):
+            targets.append(unquote(tokens[tokens.index("=>") + 1]))
+    return targets
+
+
+def unquote(token: str) -> str:
+    if token[:1] == "`":
+        return token[1:-1]
+    if token[:1] == '"':
+        return str(json.loads(token))
+    return token
+
+
 def local_replace_targets(gadget_dir: Path) -> list[Path]:
-    """The local folders `replace` points at, followed through their own go.mod files."""
+    """The local folders `replace` points at, followed through their own go.mod files.
+
+    Raises SpecError: a target that is an absolute path (no container has it, and the
+    source hash would not cover it), that passes through a symlink (the container's copy
+    follows the real folder, not the link), or that holds no go.mod.
+    """
     seen: list[Path] = [gadget_dir.resolve()]
     pending = [gadget_dir.resolve()]
     while pending:
         folder = pending.pop()
         gomod = folder / "go.mod"
         text = gomod.read_text(encoding="utf-8") if gomod.is_file() else ""
-        if absolute := REPLACE_ABSOLUTE.findall(text):
-            raise SpecError(
-                f"replace target {absolute[0]} is an absolute path, which a build in a container "
-                "cannot reach and the source hash would not cover",
-                path=gomod,
-                hint="write it relative to the go.mod, such as ../_shared/ig",
-            )
-        for target in REPLACE_LOCAL.findall(text):
+        for target in replace_targets(text):
+            if Path(target).is_absolute():
+                raise SpecError(
+                    f"replace target {target} is an absolute path, which a build in a "
+                    "container cannot reach and the source hash would not cover",
+                    path=gomod,
+                    hint="write it relative to the go.mod, such as ../_shared/ig",
+                )
+            if not target.startswith(("./", "../")) and target not in {".", ".."}:
+                continue  # a module path: fetched, not local (and builds are offline)
             path = (folder / target).resolve()
+            if path != Path(os.path.normpath(folder / target)):
+                raise SpecError(
+                    f"replace target {target} passes through a symlink, to {path}",
+                    path=gomod,
+                    hint="point the replace at the real folder",
+                )
             if not (path / "go.mod").is_file():
                 raise SpecError(f"replace target {target} holds no go.mod", path=gomod)
             if path not in seen:

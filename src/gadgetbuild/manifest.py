@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from enum import StrEnum
 from pathlib import Path
@@ -143,6 +144,14 @@ class ArtifactRecord(Record):
     def key(self) -> tuple[str, str]:
         return (self.gadget, self.toolchain.name)
 
+    def all_files(self) -> list[FileRecord]:
+        """Every file the record names: its own and those of its last good build."""
+        files = [self.raw, self.stripped, *self.compressed]
+        if self.last_good is not None:
+            kept = self.last_good
+            files += [kept.raw, kept.stripped, *kept.compressed]
+        return [f for f in files if f is not None]
+
     def codec_file(self, codec: Codec) -> CompressedFile | None:
         return next((c for c in self.compressed if c.codec == codec), None)
 
@@ -184,11 +193,21 @@ def current_umask() -> int:
 
 
 GZIP_MAGIC = b"\x1f\x8b"
+# Thousands of artifacts' records fit in a few MB: a bound that keeps a device or a stray
+# giant file from being read whole.
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
 
 def read_manifest(path: Path) -> Manifest:
     """Read and validate a manifest; every failure is a :class:`ManifestError` naming ``path``."""
     try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_MANIFEST_BYTES:
+            what = "not a regular file" if not stat.S_ISREG(info.st_mode) else "too large"
+            raise ManifestError(
+                f"{what}: a manifest is a JSON file of at most {MAX_MANIFEST_BYTES} bytes",
+                path=path,
+            )
         raw = path.read_bytes()
         data = json.loads(raw)
     except OSError as exc:

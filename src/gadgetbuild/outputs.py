@@ -89,14 +89,7 @@ def remove_stale_staging(out_dir: Path) -> None:
 
 
 def record_paths(records: Iterable[ArtifactRecord]) -> set[str]:
-    paths: set[str] = set()
-    for record in records:
-        files = [record.raw, record.stripped, *record.compressed]
-        if record.last_good is not None:
-            kept = record.last_good
-            files += [kept.raw, kept.stripped, *kept.compressed]
-        paths.update(f.path for f in files if f is not None)
-    return paths
+    return {file.path for record in records for file in record.all_files()}
 
 
 def commit(out_dir: Path, staging: Path, new: Iterable[ArtifactRecord], manifest: Manifest) -> Path:
@@ -120,7 +113,8 @@ def commit(out_dir: Path, staging: Path, new: Iterable[ArtifactRecord], manifest
     except OSError as exc:
         raise EnvironmentUnavailableError(
             f"cannot write the build's outputs: {exc.strerror or exc}",
-            path=exc.filename or out_dir,
+            # A failed rename names the staged file first, its place in the folder second.
+            path=exc.filename2 or exc.filename or out_dir,
             hint="the artifacts folder holds the previous manifest and every file it names",
         ) from exc
     return manifest_path

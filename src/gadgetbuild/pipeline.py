@@ -408,12 +408,22 @@ def source_state(plan: Plan) -> tuple[str, list[str]] | None:
         return None
 
     head = git_output(folders[0], "rev-parse", "HEAD")
+    # Ignored files count: the build context holds them, the commit does not. Hidden ones
+    # (a leading '.') are left out of the context, so they are left out here too.
     status = git_output(
-        folders[0], "-c", "core.quotePath=false", "status", "--porcelain", "--", *map(str, folders)
+        folders[0],
+        *("-c", "core.quotePath=false", "status", "--porcelain", "--ignored=matching", "--"),
+        *map(str, folders),
     )
     if head is None or status is None:
         return None
-    return head, status.splitlines()
+    changed = [line for line in status.splitlines() if not hidden(line.split(maxsplit=1)[-1])]
+    return head, changed
+
+
+def hidden(path: str) -> bool:
+    """A path of `git status`, relative to the repository: in or under a hidden name."""
+    return any(part.startswith(".") for part in path.strip('"').rstrip("/").split("/"))
 
 
 def context_folders(artifact: Artifact) -> tuple[Path, ...]:

@@ -247,16 +247,20 @@ def verify_view(checks: Sequence[FileCheck]) -> Group:
 
 
 def verify_summary(checks: Sequence[FileCheck]) -> str:
-    named = [c for c in checks if c.gadget is not None]
+    named = [c for c in checks if c.gadget is not None and c.role != "oci layout"]
     failing = sum(1 for c in named if not c.ok)
     # A release's SHA256SUMS vouches for the files the manifest does not name.
     listed = [c for c in checks if c.role in {"listed", "checksums"}]
-    others = len(checks) - len(named) - len(listed)
+    layouts = [c for c in checks if c.role == "oci layout"]
+    others = len(checks) - len(named) - len(listed) - len(layouts)
     summary = f"{plural(len(named), 'file')} named by the manifest: {len(named) - failing} hold"
     summary += f", {failing} with problems" if failing else ""
     if listed:
         holding = sum(1 for c in listed if c.ok)
         summary += f"; {plural(len(listed), 'file')} checked by SHA256SUMS: {holding} hold"
+    if layouts:
+        holding = sum(1 for c in layouts if c.ok)
+        summary += f"; {plural(len(layouts), 'OCI layout')} carry their module: {holding} do"
     return summary + (f"; {plural(others, 'file')} not named" if others else "")
 
 

@@ -50,7 +50,7 @@ def merge(manifests: tuple[Path, ...], out_dir: Path) -> None:
 
 
 def files_of(manifest: Manifest) -> list[FileRecord]:
-    return [f for r in manifest.artifacts for f in (r.raw, r.stripped, *r.compressed) if f]
+    return [file for record in manifest.artifacts for file in record.all_files()]
 
 
 def planned_copy(manifest_path: Path, file: FileRecord, out_dir: Path) -> tuple[Path, Path]:

@@ -186,7 +186,7 @@ def write_or_fail(
     except OSError as exc:
         raise FailureError(
             f"cannot write the release: {exc.strerror or exc}",
-            path=exc.filename or request.dist_dir,
+            path=exc.filename2 or exc.filename or request.dist_dir,
             hint="the dist folder holds what it held before",
         ) from exc
 

@@ -23,7 +23,7 @@ URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 def public_url(text: str) -> str | None:
     """``text`` as an URL with a scheme of :data:`SCHEMES` and a host, its user, password,
     query and fragment left out; ``None`` when it is none (a path, a typo, a control char)."""
-    if not URL_CHARS.fullmatch(text):
+    if not URL_CHARS.fullmatch(text) or re.search(r"%(?![0-9A-Fa-f]{2})", text):
         return None
     try:
         parts = urlsplit(text)

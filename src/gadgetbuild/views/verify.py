@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from gadgetbuild.errors import WasmFormatError
 from gadgetbuild.manifest import ArtifactRecord, FileRecord, Manifest, Record
 from gadgetbuild.views.interface import InterfaceChange, interface_changes
+from gadgetbuild.views.sources import read_bytes
 from gadgetbuild.wasm import read_module
 from gadgetbuild.wasm.records import describe_module
 
@@ -57,7 +58,9 @@ SUMS_EXEMPT: tuple[str, ...] = (
 )
 # The release's provenance (release/provenance.py): its subjects are checked as well.
 PROVENANCE_NAME = "provenance.json"
-SUMS_LINE = re.compile(r"([0-9a-f]{64}) [ *](.+)")
+SUMS_LINE = re.compile(r"([0-9a-fA-F]{64}) [ *](.+)")
+# Where a release keeps each artifact's OCI layout (release/layout.py).
+OCI_LAYOUT = "oci/{toolchain}/{gadget}"
 
 
 class Problem(Record):
@@ -104,7 +107,34 @@ def verify_manifest(manifest_path: Path, manifest: Manifest) -> list[FileCheck]:
         return checks + unexpected_files(root, named)
 
     listed_checks, listed = check_sums(real_root, root / SUMS_NAME, digests, manifest_path.name)
-    return checks + listed_checks + unexpected_files(root, named | listed, SUMS_EXEMPT)
+    layers = [layer_check(real_root, record) for record in manifest.artifacts]
+    return (
+        checks
+        + listed_checks
+        + [c for c in layers if c is not None]
+        + unexpected_files(root, named | listed, SUMS_EXEMPT)
+    )
+
+
+def layer_check(real_root: Path, record: ArtifactRecord) -> FileCheck | None:
+    """A release's OCI layout must carry the stripped module it ships beside it: a blob of
+    that module's sha256 (the blobs are named by their digest)."""
+    if record.stripped is None:
+        return None
+    layout = OCI_LAYOUT.format(toolchain=record.toolchain.name, gadget=record.gadget)
+    blob = real_root / layout / "blobs" / "sha256" / record.stripped.sha256
+    problems = []
+    if not blob.is_file():
+        message = f"holds no blob of the stripped module {record.stripped.path}'s sha256"
+        problems.append(Problem(code="layer-mismatch", message=message))
+    return FileCheck(
+        path=layout,
+        gadget=record.gadget,
+        toolchain=record.toolchain.name,
+        role="oci layout",
+        ok=not problems,
+        problems=problems,
+    )
 
 
 def check_sums(
@@ -116,12 +146,17 @@ def check_sums(
     problems: list[Problem] = []
     checks: list[FileCheck] = []
     listed: dict[str, str] = {}
-    for number, line in enumerate(sums.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, raw in enumerate(read_bytes(sums).splitlines(), start=1):
+        line = raw.decode("utf-8", errors="replace").rstrip("\r")
         match = SUMS_LINE.fullmatch(line)
-        if match is None:
+        if match is None or "\ufffd" in line:
             problems.append(Problem(code="bad-checksum-line", message=f"line {number} unreadable"))
             continue
-        digest, path = match[1], match[2]
+        digest, path = match[1].lower(), match[2]
+        if path in listed:
+            message = f"line {number} lists {path} again"
+            problems.append(Problem(code="duplicate-line", message=message))
+            continue
         listed[path] = digest
         if path in digests and digests[path] != digest:
             message = f"lists {path} with sha256 {digest[:12]}…, the manifest another"
@@ -133,8 +168,11 @@ def check_sums(
         Problem(code="not-listed", message=f"does not list {path}, which the manifest names")
         for path in sorted(set(digests) - set(listed))
     )
-    if manifest_name not in listed:
-        problems.append(Problem(code="not-listed", message=f"does not list {manifest_name}"))
+    problems.extend(
+        Problem(code="not-listed", message=f"does not list {name}, which a release holds")
+        for name in (manifest_name, PROVENANCE_NAME)
+        if name not in listed
+    )
     own = FileCheck(path=SUMS_NAME, role="checksums", ok=not problems, problems=problems)
     checks = [with_subjects(real_root, check, listed) for check in checks]
     return [own, *checks], set(listed)
@@ -148,8 +186,9 @@ def with_subjects(real_root: Path, check: FileCheck, listed: dict[str, str]) -> 
     try:
         statement = json.loads((real_root / check.path).read_bytes())
         subjects = {s["name"]: s["digest"]["sha256"] for s in statement["subject"]}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        problem = Problem(code="bad-provenance", message=f"no in-toto statement's subjects: {exc}")
+    except (OSError, ValueError, KeyError, TypeError):
+        message = "not an in-toto statement whose subjects each have a name and a sha256"
+        problem = Problem(code="bad-provenance", message=message)
         return check.model_copy(update={"ok": False, "problems": [problem]})
 
     expected = {p: d for p, d in listed.items() if p not in {PROVENANCE_NAME, SUMS_NAME}}
