@@ -102,6 +102,24 @@ def test_replace_writes_over_a_release_and_a_rerun_gives_its_bytes(
     assert [p.name for p in dist.iterdir() if p.name.startswith(".")] == [".gadgetbuild.lock"]
 
 
+def test_a_staging_folder_that_cannot_be_removed_is_named(
+    released: Released,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # As when a file of the replaced release is immutable: the release stands, the debris
+    # is reported rather than left unannounced.
+    dist = shutil.copytree(released.first.parent, tmp_path / "dist")
+    monkeypatch.setattr("gadgetbuild.release.layout.shutil.rmtree", lambda *_a, **_k: None)
+
+    assert main(release_args(dist, "--replace")) == 0
+
+    [staging] = [p for p in dist.iterdir() if p.name.startswith(f".{VERSION}.staging-")]
+    err = "".join(capsys.readouterr().err.split())
+    assert f"{staging.name}:couldnotberemovedentirely" in err
+
+
 def test_the_release_folder_has_the_mode_the_umask_gives(released: Released) -> None:
     umask = os.umask(0)
     os.umask(umask)

@@ -14,6 +14,7 @@ dist/<version>.tar.gz
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from gadgetbuild.release.archive import (
 from gadgetbuild.release.oci import ImageFacts, write_layout
 from gadgetbuild.release.provenance import PROVENANCE_NAME, BuildFacts, provenance_statement
 from gadgetbuild.specs import GadgetSpec
+
+log = logging.getLogger(__name__)
 
 DEBUG_FOLDER = "debug"
 OCI_FOLDER = "oci"
@@ -95,6 +98,10 @@ def write_release(
             put_in_place([(release, folder), (archive, tarball)], staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if staging.exists():
+            # What could not be removed (an immutable file of a replaced release) stays in
+            # view: the dist folder is not left holding it unannounced.
+            log.warning("%s: could not be removed entirely; delete it by hand", staging)
     return ReleaseFolder(folder, tarball, manifest, files)
 
 
