@@ -17,6 +17,11 @@ from gadgetbuild.specs import describe_validation_error
 
 SCHEMA_VERSION: Literal[1] = 1
 MANIFEST_NAME = "manifest.json"
+# A release folder (`gadgetbuild release`) holds, beside the manifest, these names; the
+# release writes them and `verify` checks them, so both read them from here.
+SUMS_NAME = "SHA256SUMS"
+PROVENANCE_NAME = "provenance.json"
+OCI_FOLDER = "oci"
 
 Codec = Literal["gzip", "zstd", "brotli"]
 Backend = Literal["local", "docker"]

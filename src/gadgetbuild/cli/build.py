@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +14,7 @@ from gadgetbuild.cli.group import (
     EXIT_TABLE,
     cli,
     gadgets_dir_option,
+    jobs_option,
     out_dir_option,
     toolchains_dir_option,
 )
@@ -42,14 +42,7 @@ log = logging.getLogger("gadgetbuild")
     help="Build only with this toolchain (repeatable); it must then be available.",
 )
 @click.option("--shard", help="Build the i-th of n stable shares of the matrix, as i/n.")
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    default=os.cpu_count() or 1,
-    show_default="number of cores",
-    help="Artifacts built at once.",
-)
+@jobs_option
 @click.option(
     "--backend",
     type=click.Choice(["auto", "docker", "local"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,14 @@ toolchains_dir_option = click.option(
     default=Path("toolchains"),
     show_default=True,
     help="Folder of toolchain specs.",
+)
+jobs_option = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="number of cores",
+    help="Artifacts built at once.",
 )
 out_dir_option = click.option(
     "--out",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import click
@@ -16,6 +15,7 @@ from gadgetbuild.cli.group import (
     Percent,
     cli,
     gadgets_dir_option,
+    jobs_option,
     toolchains_dir_option,
 )
 from gadgetbuild.errors import UsageError
@@ -74,14 +74,7 @@ log = logging.getLogger("gadgetbuild")
     help="The sources' home, for the image annotations and the provenance "
     "[default: git remote origin's URL, else none].",
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    default=os.cpu_count() or 1,
-    show_default="number of cores",
-    help="Artifacts built at once.",
-)
+@jobs_option
 @click.option("--replace", is_flag=True, help="Write over an existing release of this version.")
 @click.option(
     "--allow-dirty",
@@ -134,7 +127,6 @@ def release(
         jobs=jobs,
         replace=replace,
         allow_dirty=allow_dirty,
-        command=release_command(version, gadgets, toolchains, max_growth, backend, url),
         on_event=log_stage,
         on_step=lambda step, seconds: log.info("%-10s done in %6.1f s", step, seconds),
         on_note=lambda note: log.warning("%s", note),
@@ -146,24 +138,6 @@ def release(
         return
     render.stdout.print(release_table(result))
     log.info("release: %s and %s", result.release.folder, result.release.tarball)
-
-
-def release_command(
-    version: str,
-    gadgets: tuple[str, ...],
-    toolchains: tuple[str, ...],
-    max_growth: float,
-    backend: str,
-    source_url: str,
-) -> list[str]:
-    """The command line as the provenance records it, options in one order (the release
-    adds the baseline, by digest)."""
-    argv = ["gadgetbuild", "release", "--version", version]
-    argv += [arg for g in sorted(gadgets) for arg in ("--gadget", g)]
-    argv += [arg for t in sorted(toolchains) for arg in ("--toolchain", t)]
-    argv += ["--max-growth", f"{max_growth:g}", "--backend", backend]
-    argv += ["--source-url", source_url]
-    return argv
 
 
 def release_source_url(given: str | None, gadgets_dir: Path) -> str:

@@ -17,9 +17,8 @@ from pathlib import Path
 
 from gadgetbuild.errors import UsageError
 from gadgetbuild.git import git_output
-from gadgetbuild.manifest import write_atomic
+from gadgetbuild.manifest import SUMS_NAME, write_atomic
 
-SUMS_NAME = "SHA256SUMS"
 EPOCH_ENV = "SOURCE_DATE_EPOCH"
 
 

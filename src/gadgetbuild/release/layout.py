@@ -24,6 +24,8 @@ from gadgetbuild import __version__
 from gadgetbuild.interrupts import deferred_signals
 from gadgetbuild.manifest import (
     MANIFEST_NAME,
+    OCI_FOLDER,
+    PROVENANCE_NAME,
     ArtifactRecord,
     FileRecord,
     Manifest,
@@ -40,13 +42,12 @@ from gadgetbuild.release.archive import (
     write_tarball,
 )
 from gadgetbuild.release.oci import ImageFacts, write_layout
-from gadgetbuild.release.provenance import PROVENANCE_NAME, BuildFacts, provenance_statement
+from gadgetbuild.release.provenance import BuildFacts, provenance_statement
 from gadgetbuild.specs import GadgetSpec
 
 log = logging.getLogger(__name__)
 
 DEBUG_FOLDER = "debug"
-OCI_FOLDER = "oci"
 
 
 @dataclass(frozen=True, slots=True)

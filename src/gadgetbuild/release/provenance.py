@@ -22,7 +22,6 @@ PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
 # The build's template: what the external parameters below mean (the README's release section).
 BUILD_TYPE = "urn:gadgetbuild:release:v1"
 BUILDER_ID = f"pkg:pypi/gadgetbuild@{__version__}"
-PROVENANCE_NAME = "provenance.json"
 
 Json = dict[str, Any]
 

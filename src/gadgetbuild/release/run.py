@@ -18,7 +18,6 @@ from gadgetbuild.pipeline import (
     BuildOptions,
     BuildResult,
     EventSink,
-    source_revision,
     source_state,
 )
 from gadgetbuild.plan import Plan, make_plan
@@ -57,7 +56,6 @@ class ReleaseRequest:
     jobs: int = 1
     replace: bool = False  # write over an existing release of this version
     allow_dirty: bool = False  # release sources that differ from their commit
-    command: list[str] = field(default_factory=list)
     on_event: EventSink = field(default=lambda _event: None)
     on_step: StepSink = field(default=lambda _step, _seconds: None)
     on_note: Callable[[str], None] = field(default=lambda _note: None)
@@ -77,7 +75,7 @@ def run_release(request: ReleaseRequest) -> ReleaseResult:
     build, the proof or a gate failed, the release could not be written).
     """
     check_version(request.version)
-    baseline, command = load_baseline(request)
+    baseline, baseline_digest = load_baseline(request)
     plan = make_plan(
         # Absolute: the manifest's source revision asks git about these folders.
         request.gadgets_dir.absolute(),
@@ -88,7 +86,6 @@ def run_release(request: ReleaseRequest) -> ReleaseResult:
     if not plan.artifacts:
         raise UsageError("nothing to release: the filters leave no artifact")
     check_clean(plan, request)
-    revision = source_revision(plan)
     mtime = source_time(request.gadgets_dir)
 
     # Imported here: the engine client it loads costs the other commands their start-up.
@@ -119,8 +116,8 @@ def run_release(request: ReleaseRequest) -> ReleaseResult:
             raise_for_release(mismatches, gates)
 
             facts = BuildFacts(
-                command=command,
-                source_revision=first.manifest.source_revision or revision,
+                command=recorded_command(request, baseline_digest),
+                source_revision=first.manifest.source_revision,
                 source_url=request.source_url,
                 records=list(first.manifest.artifacts),
                 toolchains=plan.toolchains,
@@ -130,11 +127,10 @@ def run_release(request: ReleaseRequest) -> ReleaseResult:
     return ReleaseResult(release, gates)
 
 
-def load_baseline(request: ReleaseRequest) -> tuple[Manifest | None, list[str]]:
-    """The baseline manifest, and the command as the provenance records it: the baseline by
-    digest (its path is this machine's; its bytes are what the gate read)."""
+def load_baseline(request: ReleaseRequest) -> tuple[Manifest | None, str | None]:
+    """The baseline manifest and the sha256 of its bytes (what the gate read)."""
     if request.baseline is None:
-        return None, request.command
+        return None, None
     try:
         path, manifest = load_manifest(request.baseline)
     except (ManifestError, UsageError) as exc:
@@ -143,8 +139,20 @@ def load_baseline(request: ReleaseRequest) -> tuple[Manifest | None, list[str]]:
             path=exc.path,
             hint="name the previous release's manifest.json, or its folder",
         ) from exc
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return manifest, [*request.command, "--baseline", f"sha256:{digest}"]
+    return manifest, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def recorded_command(request: ReleaseRequest, baseline_digest: str | None) -> list[str]:
+    """The command line as the provenance records it: options in one order, the baseline by
+    digest (its path is this machine's; its bytes are what the gate read)."""
+    argv = ["gadgetbuild", "release", "--version", request.version]
+    argv += [arg for g in sorted(request.gadgets) for arg in ("--gadget", g)]
+    argv += [arg for t in sorted(request.toolchains) for arg in ("--toolchain", t)]
+    argv += ["--max-growth", f"{request.max_growth:g}", "--backend", request.backend]
+    argv += ["--source-url", request.source_url]
+    if baseline_digest is not None:
+        argv += ["--baseline", f"sha256:{baseline_digest}"]
+    return argv
 
 
 def check_clean(plan: Plan, request: ReleaseRequest) -> None:

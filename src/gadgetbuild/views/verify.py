@@ -27,7 +27,15 @@ import re
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from gadgetbuild.errors import WasmFormatError
-from gadgetbuild.manifest import ArtifactRecord, FileRecord, Manifest, Record
+from gadgetbuild.manifest import (
+    OCI_FOLDER,
+    PROVENANCE_NAME,
+    SUMS_NAME,
+    ArtifactRecord,
+    FileRecord,
+    Manifest,
+    Record,
+)
 from gadgetbuild.views.interface import InterfaceChange, interface_changes
 from gadgetbuild.views.sources import read_bytes
 from gadgetbuild.wasm import read_module
@@ -49,18 +57,13 @@ IGNORED: tuple[str, ...] = (
     "*.lock",
 )
 TEMPORARY = ".*.tmp"
-SUMS_NAME = "SHA256SUMS"
 # The list and its detached signatures (GnuPG, minisign or sigstore), which sign it and so
 # cannot be in it; any other name beside it must be listed.
 SUMS_EXEMPT: tuple[str, ...] = (
     SUMS_NAME,
     *(f"{SUMS_NAME}.{suffix}" for suffix in ("asc", "sig", "minisig", "pem", "sigstore.json")),
 )
-# The release's provenance (release/provenance.py): its subjects are checked as well.
-PROVENANCE_NAME = "provenance.json"
 SUMS_LINE = re.compile(r"([0-9a-fA-F]{64}) [ *](.+)")
-# Where a release keeps each artifact's OCI layout (release/layout.py).
-OCI_LAYOUT = "oci/{toolchain}/{gadget}"
 
 
 class Problem(Record):
@@ -121,7 +124,7 @@ def layer_check(real_root: Path, record: ArtifactRecord) -> FileCheck | None:
     that module's sha256 (the blobs are named by their digest)."""
     if record.stripped is None:
         return None
-    layout = OCI_LAYOUT.format(toolchain=record.toolchain.name, gadget=record.gadget)
+    layout = f"{OCI_FOLDER}/{record.toolchain.name}/{record.gadget}"
     blob = real_root / layout / "blobs" / "sha256" / record.stripped.sha256
     problems = []
     if not blob.is_file():
@@ -215,15 +218,10 @@ def with_subjects(real_root: Path, check: FileCheck, listed: dict[str, str]) -> 
 
 
 def listed_file(real_root: Path, relative: str, digest: str) -> list[Problem]:
-    target = resolve_inside(real_root, relative)
-    if isinstance(target, Problem):
-        return [target]
-    try:
-        found = hashlib.sha256(target.read_bytes()).hexdigest()
-    except FileNotFoundError:
-        return [Problem(code="missing-file", message=f"listed in {SUMS_NAME}, not in the folder")]
-    except OSError as exc:
-        return [Problem(code="unreadable-file", message=f"cannot be read: {exc.strerror}")]
+    read = read_inside(real_root, relative, named_by=f"listed in {SUMS_NAME}")
+    if isinstance(read, list):
+        return read
+    found = hashlib.sha256(read[1]).hexdigest()
     if found != digest:
         message = f"sha256 {found[:12]}…, {SUMS_NAME} says {digest[:12]}…"
         return [Problem(code="hash-mismatch", message=message, expected=digest, found=found)]
@@ -252,21 +250,32 @@ def named_files(record: ArtifactRecord) -> list[tuple[str, FileRecord]]:
 def check_file(
     real_root: Path, record: ArtifactRecord, role: str, file: FileRecord
 ) -> list[Problem]:
-    target = resolve_inside(real_root, file.path)
-    if isinstance(target, Problem):
-        return [target]
+    read = read_inside(real_root, file.path, named_by="named by the manifest")
+    if isinstance(read, list):
+        return read
 
-    try:
-        data = target.read_bytes()
-    except FileNotFoundError:
-        return [Problem(code="missing-file", message="named by the manifest, not in the folder")]
-    except OSError as exc:
-        return [Problem(code="unreadable-file", message=f"cannot be read: {exc.strerror}")]
-
+    target, data = read
     problems = check_bytes(data, file)
     if role == "stripped":
         problems.extend(check_interface(target, data, record))
     return problems
+
+
+def read_inside(
+    real_root: Path, relative: str, *, named_by: str
+) -> tuple[Path, bytes] | list[Problem]:
+    """The file ``relative`` names under ``real_root`` and its bytes, or why it cannot be
+    read; ``named_by`` says who expects it, for the missing file's message."""
+    target = resolve_inside(real_root, relative)
+    if isinstance(target, Problem):
+        return [target]
+
+    try:
+        return target, target.read_bytes()
+    except FileNotFoundError:
+        return [Problem(code="missing-file", message=f"{named_by}, not in the folder")]
+    except OSError as exc:
+        return [Problem(code="unreadable-file", message=f"cannot be read: {exc.strerror}")]
 
 
 def resolve_inside(real_root: Path, relative: str) -> Path | Problem:
